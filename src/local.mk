@@ -8,7 +8,8 @@ libcardgate_la_SOURCES = \
 	src/secret.hpp src/secret.cpp \
 	src/ossl.hpp src/ossl.cpp \
 	src/clock.hpp \
-	src/purpose.hpp
+	src/purpose.hpp \
+	src/sigalg.hpp
 libcardgate_la_LIBADD = $(OPENSSL_LIBS) $(TOMLPP_LIBS) $(DL_LIBS) $(PTHREAD_LIBS)
 
 # config, x509, trust, proof
