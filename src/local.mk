@@ -9,7 +9,8 @@ libcardgate_la_SOURCES = \
 	src/ossl.hpp src/ossl.cpp \
 	src/clock.hpp \
 	src/purpose.hpp \
-	src/sigalg.hpp
+	src/sigalg.hpp \
+	src/proof.hpp src/proof.cpp
 libcardgate_la_LIBADD = $(OPENSSL_LIBS) $(TOMLPP_LIBS) $(DL_LIBS) $(PTHREAD_LIBS)
 
 # config, x509, trust, proof
