@@ -1,1 +1,54 @@
-int main() { return 0; }
+// cardgate: the command-line front end. A thin adapter: every decision is made
+// in libcardgate; this file parses the command line and dispatches.
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
+#include <iostream>
+
+#include "config.h"
+#include "cli.hpp"
+
+using namespace cardgate;
+using namespace cardgate::cli;
+
+namespace {
+
+// A PIN may pass through this process: keep it out of core dumps and away
+// from ptrace by other processes of the same user.
+void harden_process() {
+    struct rlimit no_core = {0, 0};
+    setrlimit(RLIMIT_CORE, &no_core);
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    harden_process();
+    auto opts = parse_options(argc, argv);
+    if (!opts) {
+        std::cerr << "cardgate: " << opts.error().detail() << "\n\n" << usage_text();
+        return exit_code(Code::usage);
+    }
+    Output out(opts->json);
+    const std::string& cmd = opts->command;
+    if (cmd == "help") {
+        std::cout << usage_text();
+        return 0;
+    }
+    if (cmd == "version") {
+        std::cout << PACKAGE_STRING << '\n';
+        return 0;
+    }
+    try {
+        if (cmd == "list") return cmd_list(*opts, out);
+        if (cmd == "verify") return cmd_verify(*opts, out);
+        if (cmd == "prove") return cmd_prove(*opts, out);
+        if (cmd == "check-config") return cmd_check_config(*opts, out);
+    } catch (const std::exception& e) {
+        // Nothing below throws by design; a throw is a bug, reported as internal.
+        return out.fail(Error(Code::internal, e.what()));
+    }
+    std::cerr << "cardgate: unknown command '" << cmd << "'\n\n" << usage_text();
+    return exit_code(Code::usage);
+}

@@ -1,0 +1,60 @@
+// Shared plumbing of the cardgate CLI: options, output (human or --json), exit.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "src/result.hpp"
+
+namespace cardgate::cli {
+
+using Json = nlohmann::ordered_json;
+
+struct Options {
+    std::string command;
+    std::optional<std::string> config_path;  // --config; else $CARDGATE_CONF; else /etc/cardgate/cardgate.conf
+    bool json = false;
+    std::optional<std::string> purpose;      // --purpose
+    std::optional<std::string> pin_source;   // --pin-source file:PATH
+    std::optional<std::string> module;       // --module PATH (overrides token.module)
+    std::optional<std::string> host;         // --host (challenge context; default: this host's name)
+    std::vector<std::string> args;           // positional arguments after the command
+};
+
+// Parses argv; on a usage error returns Code::usage with the reason.
+Result<Options> parse_options(int argc, char** argv);
+std::string config_path(const Options& o);
+std::string usage_text();
+
+// Where a command's result goes. Human text goes to stdout as it is produced;
+// with --json, one JSON document is printed at the end.
+class Output {
+public:
+    explicit Output(bool json) : json_(json) {}
+    bool json() const { return json_; }
+    Json& doc() { return doc_; }
+    // A line for humans (ignored in --json mode).
+    void line(const std::string& s) const;
+    // Prints the JSON document (in --json mode) and returns the exit code for `code`.
+    int finish(Code code);
+    // Reports an error: stderr for humans, an "error" member for --json. Returns the exit code.
+    int fail(const Error& e);
+
+private:
+    bool json_;
+    Json doc_ = Json::object();
+};
+
+// Commands: each returns the process exit code.
+int cmd_list(const Options& o, Output& out);
+int cmd_verify(const Options& o, Output& out);
+int cmd_prove(const Options& o, Output& out);
+int cmd_check_config(const Options& o, Output& out);
+
+// Lower-case hex of bytes.
+std::string hex(const std::vector<unsigned char>& v);
+
+}  // namespace cardgate::cli
