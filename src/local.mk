@@ -11,7 +11,8 @@ libcardgate_la_SOURCES = \
 	src/purpose.hpp \
 	src/sigalg.hpp \
 	src/proof.hpp src/proof.cpp \
-	src/pin.hpp src/pin.cpp
+	src/pin.hpp src/pin.cpp \
+	src/possession.hpp src/possession.cpp
 libcardgate_la_LIBADD = $(OPENSSL_LIBS) $(TOMLPP_LIBS) $(DL_LIBS) $(PTHREAD_LIBS)
 
 # config, x509, trust, proof

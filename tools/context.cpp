@@ -1,0 +1,52 @@
+#include "context.hpp"
+
+#include <unistd.h>
+
+#include "src/trust.hpp"
+
+namespace cardgate::cli {
+
+Result<Config> load_config(const Options& o) { return Config::load(config_path(o)); }
+
+Result<std::shared_ptr<p11::Module>> load_module(const Options& o, const Config& cfg, const p11::Uri* uri) {
+    std::string path = cfg.token.module;
+    if (o.module) path = *o.module;
+    else if (uri && uri->module_path) path = *uri->module_path;
+    return p11::Module::load(path, cfg.token.timeout);
+}
+
+Result<NamedCertificate> certificate_argument(const Options& o, const Config& cfg, const std::string& arg) {
+    NamedCertificate nc;
+    if (!arg.starts_with("pkcs11:")) {
+        nc.cert.emplace(CG_TRY(Certificate::load(arg)));
+        nc.origin = arg;
+        return nc;
+    }
+    auto uri = CG_TRY(p11::Uri::parse(arg));
+    if (uri.type && *uri.type != p11::ObjectClass::certificate && *uri.type != p11::ObjectClass::private_key)
+        return Error(Code::usage, "the URI must name a certificate (type=cert) or its key (type=private)");
+    uri.type = p11::ObjectClass::certificate;
+    auto module = CG_TRY(load_module(o, cfg, &uri));
+    auto located = CG_TRY(p11::locate_certificate(module, uri));
+    nc.cert.emplace(CG_TRY(Certificate::from_der(located.object.value, located.object.uri)));
+    nc.origin = located.object.uri;
+    nc.token = located.token;
+    return nc;
+}
+
+Result<Purpose> purpose_option(const Options& o) {
+    if (!o.purpose) return Purpose::login;
+    auto p = purpose_from(*o.purpose);
+    if (!p) return Error(Code::usage, "--purpose must be login, tls or door, not '" + *o.purpose + "'");
+    return *p;
+}
+
+std::string this_host() {
+    char name[256] = {0};
+    if (::gethostname(name, sizeof name - 1) != 0) return "localhost";
+    return name;
+}
+
+std::string utc(std::time_t t) { return format_utc(t); }
+
+}  // namespace cardgate::cli
