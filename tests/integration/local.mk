@@ -1,1 +1,11 @@
-# (empty for now)
+# Integration tests: the cardgate CLI against SoftHSM badges and the
+# fault-injecting module. TAP scripts, one per command family.
+TEST_EXTENSIONS = .sh
+SH_LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/build-aux/tap-driver.sh
+SH_LOG_COMPILER = $(SHELL)
+INTEGRATION_TESTS = \
+	tests/integration/verify.sh \
+	tests/integration/prove.sh \
+	tests/integration/list.sh
+TESTS += $(INTEGRATION_TESTS)
+EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/tap.sh

@@ -1,0 +1,79 @@
+#!/bin/bash
+# cardgate list and check-config.
+. "${CARDGATE_SRCDIR:-.}/tests/integration/tap.sh"
+
+run "$CARDGATE_BIN" --config "$CONF" --json list
+expect "list succeeds" 0 ok
+labels=$(printf '%s' "$out" | jq -r '[.slots[].token.label // empty] | sort | join(",")')
+check "list shows every fixture badge ($labels)" \
+    test "$labels" = "alice-ec256,alice-ec384,alice-rsa2048,alice-rsa4096,bob,copied,hostile,two-certs"
+n=$(printf '%s' "$out" | jq '[.slots[].token | select(.label == "two-certs") | .certificates[]] | length')
+check "the two-certs badge shows two certificates ($n)" test "$n" = 2
+subj=$(printf '%s' "$out" | jq -r '.slots[].token | select(.label == "alice-ec256") | .certificates[0].subject')
+check "certificate subject is shown in RFC 4514 order ($subj)" test "$subj" = "UID=alice,CN=Alice Example,OU=Engineering,O=Example Corp"
+mechs=$(printf '%s' "$out" | jq -r '.slots[].token | select(.label == "alice-rsa2048") | [.sign_mechanisms[].name] | join(" ")')
+check "sign mechanisms are listed" contains "$mechs" "CKM_RSA_PKCS_PSS"
+run "$CARDGATE_BIN" --config "$CONF" list
+check "human list shows the PIN state" contains "$out" "PIN       ok"
+
+run "$CARDGATE_BIN" --config "$CONF" --json list --module /nonexistent/module.so
+expect "a missing module is a token error" 3 p11_load
+
+# check-config: valid, and each kind of malformed file named with file:line.
+run "$CARDGATE_BIN" --config "$CONF" --json check-config
+expect "fixture config is valid" 0 ok
+
+bad() {  # bad NAME WANT_CODE WANT_TEXT <<< toml
+    local f="$TMP/$1.conf"
+    cat >"$f"; chmod 600 "$f"
+    run "$CARDGATE_BIN" --config "$f" --json check-config
+    expect "check-config: $1" 2 "$2"
+    check "check-config: $1 names $3" contains "$out" "$3"
+}
+anchor=$FIX/pki/root.pem
+bad unknown-key config_unknown_key "$TMP/unknown-key.conf:3:" <<EOF2
+[trust]
+anchors = ["$anchor"]
+anchor = ["$anchor"]
+EOF2
+bad wrong-type config_type "$TMP/wrong-type.conf:2:" <<EOF2
+[token]
+timeout = 10
+[trust]
+anchors = ["$anchor"]
+EOF2
+bad bad-duration config_value "$TMP/bad-duration.conf:2:" <<EOF2
+[token]
+timeout = "10 parsecs"
+[trust]
+anchors = ["$anchor"]
+EOF2
+bad missing-anchor config_file "/nonexistent/root.pem" <<EOF2
+[trust]
+anchors = ["/nonexistent/root.pem"]
+EOF2
+bad ocsp-not-yet config_value "ocsp" <<EOF2
+[trust]
+anchors = ["$anchor"]
+revocation = "ocsp"
+EOF2
+bad syntax config_syntax "$TMP/syntax.conf:2" <<EOF2
+[trust]
+anchors = [
+EOF2
+bad unknown-purpose config_unknown_key "purpose" <<EOF2
+[trust]
+anchors = ["$anchor"]
+[purpose.sudo]
+eku = []
+EOF2
+
+printf '[trust]\nanchors = ["%s"]\n' "$anchor" >"$TMP/ww.conf"; chmod 666 "$TMP/ww.conf"
+run "$CARDGATE_BIN" --config "$TMP/ww.conf" --json check-config
+expect "a world-writable config is refused" 2 config_file
+run "$CARDGATE_BIN" --config "$TMP/none.conf" --json check-config
+expect "a missing config is refused" 2 config_io
+run "$CARDGATE_BIN" --json frobnicate
+check "unknown command is a usage error (exit $rc)" test "$rc" -eq 2
+
+done_testing
