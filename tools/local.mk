@@ -9,3 +9,9 @@ cardgate_SOURCES = \
 	tools/cmd_prove.cpp \
 	tools/cmd_check_config.cpp
 cardgate_LDADD = libcardgate.la
+
+# The libp11 peer for bench/run (built by `make`, not installed).
+noinst_PROGRAMS += bench/p11_minimal
+bench_p11_minimal_SOURCES = bench/p11_minimal.c
+bench_p11_minimal_CFLAGS = $(AM_CFLAGS) -Wno-deprecated-declarations $(LIBP11_CFLAGS) $(OPENSSL_CFLAGS)
+bench_p11_minimal_LDADD = $(LIBP11_LIBS) $(OPENSSL_LIBS)
