@@ -11,7 +11,13 @@ Result<Proof> prove_possession(p11::Session& session, const p11::ObjectInfo& key
     auto challenge = CG_TRY(Challenge::create(purpose, host, service, clock));
     auto digest = CG_TRY(challenge.digest(hash));
     auto sig = CG_TRY(session.sign_digest(key, hash, digest));
-    CG_TRY_VOID(verify_proof(cert.x509(), challenge, sig));
+    if (auto v = verify_proof(cert.x509(), challenge, sig); !v) {
+        if (v.code() != Code::proof_bad_signature) return std::move(v).error();
+        return Error(Code::proof_bad_signature,
+                     v.error().detail() +
+                         ": the card's key does not belong to this certificate (a copied certificate?) "
+                         "or the card returned a corrupt signature");
+    }
     return Proof{std::move(sig), challenge.issued_at()};
 }
 

@@ -1,6 +1,9 @@
 // cardgate list: readers/slots, tokens, PIN state, certificates, keys, mechanisms.
 #include "context.hpp"
 
+#include <algorithm>
+#include <iterator>
+
 #include "pkcs11/token.hpp"
 
 namespace cardgate::cli {
@@ -78,13 +81,21 @@ Json describe_token(const std::shared_ptr<p11::Module>& module, const p11::Token
     out.line("    (private keys are visible after login: see cardgate prove)");
     Json mechs = Json::array();
     if (auto ms = session->mechanisms()) {
+        // Humans see the mechanisms cardgate signs with (in its order of
+        // preference); --json lists every signing mechanism.
+        static constexpr CK_MECHANISM_TYPE used[] = {CKM_ECDSA, CKM_RSA_PKCS_PSS, CKM_RSA_PKCS, CKM_RSA_X_509};
         std::string line;
+        std::size_t others = 0;
+        for (CK_MECHANISM_TYPE u : used)
+            for (const auto& m : *ms)
+                if (m.type == u && m.can_sign()) line += (line.empty() ? "" : " ") + m.name;
         for (const auto& m : *ms) {
             if (!m.can_sign()) continue;
             mechs.push_back({{"name", m.name}, {"min_key", m.min_key}, {"max_key", m.max_key}});
-            line += (line.empty() ? "" : " ") + m.name;
+            if (std::find(std::begin(used), std::end(used), m.type) == std::end(used)) ++others;
         }
-        out.line("    sign mechanisms: " + line);
+        out.line("    signs with: " + (line.empty() ? std::string("(none cardgate can use)") : line) + "  (+" +
+                 std::to_string(others) + " other signing mechanisms)");
     }
     j["certificates"] = certs;
     j["public_keys"] = keys;

@@ -74,10 +74,7 @@ int cmd_prove(const Options& o, Output& out) {
     auto proof = prove_possession(located->session, *key, *cert, *purpose, host, "cardgate-prove", clock);
     auto logout = located->session.logout();
     (void)logout;  // best effort: the session closes next anyway
-    if (!proof) {
-        out.line("proof        FAILED: " + proof.error().message());
-        return out.fail(proof.error());
-    }
+    if (!proof) return out.fail(proof.error());
     d["proof"] = {{"purpose", purpose_name(*purpose)},
                   {"host", host},
                   {"mechanism", proof->signature.mechanism_name},

@@ -29,7 +29,7 @@ prove "pkcs11:token=copied;id=%01"
 expect "copied certificate without its key fails the proof" 1 proof_bad_signature
 
 # PIN problems.
-prove "pkcs11:token=alice-ec256;id=%01;pin-value=000000"
+prove "pkcs11:token=alice-ec256;id=%01?pin-value=000000"
 expect "wrong PIN" 3 p11_pin_incorrect
 check "wrong PIN error does not echo the PIN" bash -c '! grep -q 000000 <<<"$1$2"' _ "$out" "$err"
 EMPTY="$TMP/empty.pin"; : >"$EMPTY"; chmod 600 "$EMPTY"
