@@ -1,0 +1,654 @@
+// Strict TOML reading of the config file: see config.hpp and SPEC "Config file".
+//
+// Shape of this file: one Parser walks the document section by section
+// (token, trust, purpose, mapping); every getter checks presence and type and
+// returns the node with the value, so that a later value check can still name
+// the exact line and column. The first problem found ends the parse.
+// GCC 12 reports a false -Wmaybe-uninitialized inside libstdc++'s <regex>
+// (std::function in _StateT) when built with -fsanitize=address; the
+// suppression covers the library headers only, not this file's code.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include "config.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <regex>
+#include <system_error>
+
+#include <openssl/objects.h>
+#include <toml++/toml.h>
+
+#include "duration.hpp"
+#include "ossl.hpp"
+#pragma GCC diagnostic pop
+
+namespace cardgate {
+
+// ----------------------------------------------------------------- EKU names
+
+namespace {
+
+struct EkuName {
+    std::string_view name;
+    std::string_view oid;
+};
+
+// RFC 5280 section 4.2.1.12; Microsoft smart card logon (KB 281245);
+// id-PIV-cardAuth from NIST SP 800-78 / FIPS 201 (2.16.840.1.101.3.6.8).
+constexpr std::array<EkuName, 6> eku_names{{
+    {"clientAuth", "1.3.6.1.5.5.7.3.2"},
+    {"serverAuth", "1.3.6.1.5.5.7.3.1"},
+    {"emailProtection", "1.3.6.1.5.5.7.3.4"},
+    {"codeSigning", "1.3.6.1.5.5.7.3.3"},
+    {"msSmartcardLogin", "1.3.6.1.4.1.311.20.2.2"},
+    {"pivCardAuth", "2.16.840.1.101.3.6.8"},
+}};
+constexpr std::string_view any_eku_oid = "2.5.29.37.0";
+
+bool looks_dotted(std::string_view s) {
+    if (s.empty() || s.front() == '.' || s.back() == '.') return false;
+    bool dot = false;
+    for (char c : s) {
+        if (c == '.') {
+            if (dot) return false;
+            dot = true;
+        } else if (c >= '0' && c <= '9') {
+            dot = false;
+        } else {
+            return false;
+        }
+    }
+    return s.find('.') != std::string_view::npos;
+}
+
+std::string known_eku_list() {
+    std::string s;
+    for (const auto& e : eku_names) {
+        if (!s.empty()) s += ", ";
+        s += e.name;
+    }
+    return s + " or a dotted OID";
+}
+
+}  // namespace
+
+Result<std::string> resolve_eku(std::string_view s) {
+    if (s == "anyExtendedKeyUsage" || s == any_eku_oid)
+        return Error(Code::config_value,
+                     "anyExtendedKeyUsage is refused: it would accept a certificate issued for any purpose; "
+                     "name the usages this purpose needs");
+    for (const auto& e : eku_names)
+        if (s == e.name) return std::string(e.oid);
+    if (!looks_dotted(s))
+        return Error(Code::config_value, "\"" + std::string(s) + "\" is not a known EKU name (use " +
+                                             known_eku_list() + ")");
+    const std::string text(s);
+    ossl::Asn1ObjectPtr obj(OBJ_txt2obj(text.c_str(), 1));  // owned; no_name = 1: numeric form only
+    char canon[128];
+    if (!obj || OBJ_obj2txt(canon, sizeof canon, obj.get(), 1) <= 0 || text != canon) {
+        ossl::last_error();  // drop the queue: the message below says it all
+        return Error(Code::config_value, "\"" + text + "\" is not a valid object identifier in canonical "
+                                         "dotted form (e.g. \"1.3.6.1.5.5.7.3.2\")");
+    }
+    return text;
+}
+
+std::string eku_display_name(std::string_view oid) {
+    for (const auto& e : eku_names)
+        if (oid == e.oid) return std::string(e.name);
+    return std::string(oid);
+}
+
+const PurposeConfig& default_purpose_config(Purpose p) {
+    static const PurposeConfig login{{"1.3.6.1.5.5.7.3.2", "1.3.6.1.4.1.311.20.2.2"}};
+    static const PurposeConfig tls{{"1.3.6.1.5.5.7.3.2"}};
+    static const PurposeConfig door{{"2.16.840.1.101.3.6.8"}};
+    switch (p) {
+    case Purpose::login: return login;
+    case Purpose::tls: return tls;
+    case Purpose::door: return door;
+    }
+    return login;
+}
+
+bool TrustConfig::checks_crl() const {
+    return std::find(revocation.begin(), revocation.end(), RevocationSource::crl) != revocation.end();
+}
+
+const PurposeConfig& Config::purpose(Purpose p) const {
+    auto it = purposes.find(p);
+    return it != purposes.end() ? it->second : default_purpose_config(p);
+}
+
+// ----------------------------------------------------------------- protected files
+
+Result<std::string> read_protected_file(const std::string& path, std::size_t max_size) {
+    auto sys = [&](Code c, std::string_view what) {
+        return Error(c, path + ": " + std::string(what) + ": " + std::generic_category().message(errno));
+    };
+    // O_NONBLOCK: opening a FIFO planted in place of the file must not hang a login.
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) return sys(Code::config_io, "cannot open");
+    struct FdCloser {
+        int fd;
+        ~FdCloser() { ::close(fd); }
+    } closer{fd};
+
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) return sys(Code::config_io, "cannot stat");
+    if (!S_ISREG(st.st_mode)) return Error(Code::config_file, path + ": is not a regular file");
+    if (st.st_mode & S_IWOTH)
+        return Error(Code::config_file, path + ": is world-writable; anyone could change who is trusted "
+                                               "(fix: chmod o-w " + path + ")");
+    if (st.st_uid != 0 && st.st_uid != ::geteuid())
+        return Error(Code::config_file, path + ": is owned by uid " + std::to_string(st.st_uid) +
+                                            ", not by root or the current user (uid " +
+                                            std::to_string(::geteuid()) + ")");
+    if (static_cast<std::uint64_t>(st.st_size) > max_size)
+        return Error(Code::config_file, path + ": is larger than " + std::to_string(max_size) + " bytes");
+
+    std::string out;
+    out.resize(static_cast<std::size_t>(st.st_size));
+    std::size_t got = 0;
+    for (;;) {
+        if (got == out.size()) {
+            if (out.size() >= max_size + 1) break;
+            out.resize(std::min(max_size + 1, out.size() + 4096));  // the file may have grown
+        }
+        const ssize_t n = ::read(fd, out.data() + got, out.size() - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return sys(Code::config_io, "cannot read");
+        if (n == 0) break;
+        got += static_cast<std::size_t>(n);
+    }
+    if (got > max_size)
+        return Error(Code::config_file, path + ": is larger than " + std::to_string(max_size) + " bytes");
+    out.resize(got);
+    return out;
+}
+
+// ----------------------------------------------------------------- the parser
+
+namespace {
+
+std::string_view type_name(toml::node_type t) {
+    switch (t) {
+    case toml::node_type::none: return "nothing";
+    case toml::node_type::table: return "a table";
+    case toml::node_type::array: return "an array";
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a float";
+    case toml::node_type::boolean: return "a boolean";
+    case toml::node_type::date: return "a date";
+    case toml::node_type::time: return "a time";
+    case toml::node_type::date_time: return "a date-time";
+    }
+    return "an unknown type";
+}
+
+// A value quoted for a message: printable ASCII kept, the rest escaped, long values cut.
+std::string quote(std::string_view s) {
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string q = "\"";
+    for (std::size_t i = 0; i < s.size() && i < 120; ++i) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c == '"' || c == '\\') {
+            q += '\\';
+            q += static_cast<char>(c);
+        } else if (c >= 0x20 && c < 0x7f) {
+            q += static_cast<char>(c);
+        } else {
+            q += "\\x";
+            q += hex[c >> 4];
+            q += hex[c & 15];
+        }
+    }
+    if (s.size() > 120) q += "...";
+    return q + "\"";
+}
+
+template <typename T>
+struct Located {
+    T value;
+    const toml::node* node;
+};
+
+using Allowed = std::initializer_list<std::string_view>;
+
+std::string join(Allowed names) {
+    std::string s;
+    for (auto n : names) {
+        if (!s.empty()) s += ", ";
+        s += n;
+    }
+    return s;
+}
+
+class Parser {
+public:
+    explicit Parser(const std::string& path) : path_(path) {}
+
+    Result<Config> run(const toml::table& root);
+
+private:
+    // "<path>:<line>:<col>" (1:1 for a node toml++ did not place, e.g. an implicit table).
+    std::string where(const toml::source_region& r) const {
+        const auto line = r.begin.line ? r.begin.line : 1;
+        const auto col = r.begin.column ? r.begin.column : 1;
+        return path_ + ":" + std::to_string(line) + ":" + std::to_string(col);
+    }
+    std::string at(const toml::source_region& r) const { return where(r) + ": "; }
+    Error fail(Code c, const toml::source_region& r, std::string_view key, std::string_view what) const {
+        return Error(c, at(r) + std::string(key) + ": " + std::string(what));
+    }
+    Error fail(Code c, const toml::node& n, std::string_view key, std::string_view what) const {
+        return fail(c, n.source(), key, what);
+    }
+    Error wrong_type(const toml::node& n, std::string_view key, std::string_view expected) const {
+        return fail(Code::config_type, n, key,
+                    "expected " + std::string(expected) + ", got " + std::string(type_name(n.type())));
+    }
+
+    static std::string dotted(std::string_view prefix, std::string_view key) {
+        return prefix.empty() ? std::string(key) : std::string(prefix) + "." + std::string(key);
+    }
+
+    Status only_keys(const toml::table& t, std::string_view prefix, Allowed allowed) const;
+    Result<const toml::table*> table(const toml::table& t, std::string_view prefix, std::string_view key) const;
+    Result<std::optional<Located<std::string>>> string(const toml::table& t, std::string_view prefix,
+                                                       std::string_view key) const;
+    Result<std::optional<bool>> boolean(const toml::table& t, std::string_view prefix, std::string_view key) const;
+    Result<std::optional<std::vector<Located<std::string>>>> strings(const toml::table& t, std::string_view prefix,
+                                                                     std::string_view key) const;
+    Result<std::optional<std::string>> path_value(const toml::table& t, std::string_view prefix,
+                                                  std::string_view key) const;
+    Result<std::vector<std::string>> path_list(const toml::table& t, std::string_view prefix,
+                                               std::string_view key) const;
+    Result<std::optional<std::chrono::milliseconds>> duration(const toml::table& t, std::string_view prefix,
+                                                              std::string_view key, bool zero_ok) const;
+
+    Status token(const toml::table& root, TokenConfig& out) const;
+    Status trust(const toml::table& root, TrustConfig& out) const;
+    Status purposes(const toml::table& root, std::map<Purpose, PurposeConfig>& out) const;
+    Result<PurposeConfig> purpose(const toml::table& t, std::string_view prefix) const;
+    Status mapping(const toml::table& root, MappingConfig& out) const;
+    Result<MappingRule> rule(const toml::table& t, std::string_view prefix) const;
+
+    const std::string& path_;
+};
+
+Status Parser::only_keys(const toml::table& t, std::string_view prefix, Allowed allowed) const {
+    // Report the first unknown key in file order, not in the table's sorted order.
+    const toml::key* first = nullptr;
+    for (auto&& [k, v] : t) {
+        (void)v;
+        if (std::find(allowed.begin(), allowed.end(), k.str()) != allowed.end()) continue;
+        const auto& b = k.source().begin;
+        if (!first || b.line < first->source().begin.line ||
+            (b.line == first->source().begin.line && b.column < first->source().begin.column))
+            first = &k;
+    }
+    if (!first) return {};
+    const std::string where = prefix.empty() ? "at the top level" : "in [" + std::string(prefix) + "]";
+    return fail(Code::config_unknown_key, first->source(), dotted(prefix, first->str()),
+                "unknown key (allowed " + where + ": " + join(allowed) + ")");
+}
+
+Result<const toml::table*> Parser::table(const toml::table& t, std::string_view prefix,
+                                         std::string_view key) const {
+    const toml::node* n = t.get(key);
+    if (!n) return static_cast<const toml::table*>(nullptr);
+    if (!n->is_table()) return wrong_type(*n, dotted(prefix, key), "a table ([" + dotted(prefix, key) + "])");
+    return n->as_table();
+}
+
+Result<std::optional<Located<std::string>>> Parser::string(const toml::table& t, std::string_view prefix,
+                                                           std::string_view key) const {
+    const toml::node* n = t.get(key);
+    if (!n) return std::optional<Located<std::string>>{};
+    if (!n->is_string()) return wrong_type(*n, dotted(prefix, key), "a string");
+    return std::optional<Located<std::string>>{Located<std::string>{n->as_string()->get(), n}};
+}
+
+Result<std::optional<bool>> Parser::boolean(const toml::table& t, std::string_view prefix,
+                                            std::string_view key) const {
+    const toml::node* n = t.get(key);
+    if (!n) return std::optional<bool>{};
+    if (!n->is_boolean()) return wrong_type(*n, dotted(prefix, key), "true or false");
+    return std::optional<bool>{n->as_boolean()->get()};
+}
+
+Result<std::optional<std::vector<Located<std::string>>>> Parser::strings(const toml::table& t,
+                                                                         std::string_view prefix,
+                                                                         std::string_view key) const {
+    using Out = std::optional<std::vector<Located<std::string>>>;
+    const toml::node* n = t.get(key);
+    if (!n) return Out{};
+    const std::string name = dotted(prefix, key);
+    if (!n->is_array()) return wrong_type(*n, name, "an array of strings, e.g. [\"...\"]");
+    std::vector<Located<std::string>> out;
+    for (const toml::node& el : *n->as_array()) {
+        if (!el.is_string()) return wrong_type(el, name, "an array of strings");
+        out.push_back({el.as_string()->get(), &el});
+    }
+    return Out{std::move(out)};
+}
+
+// A file path that decides trust must be absolute: a relative one would be
+// resolved against the working directory of whoever runs su or sudo.
+Result<std::optional<std::string>> Parser::path_value(const toml::table& t, std::string_view prefix,
+                                                      std::string_view key) const {
+    auto s = CG_TRY(string(t, prefix, key));
+    if (!s) return std::optional<std::string>{};
+    if (s->value.empty() || s->value.front() != '/' || s->value.find('\0') != std::string::npos)
+        return fail(Code::config_value, *s->node, dotted(prefix, key),
+                    quote(s->value) + " is not an absolute path (it must start with \"/\")");
+    return std::optional<std::string>{s->value};
+}
+
+Result<std::vector<std::string>> Parser::path_list(const toml::table& t, std::string_view prefix,
+                                                   std::string_view key) const {
+    auto list = CG_TRY(strings(t, prefix, key));
+    std::vector<std::string> out;
+    if (!list) return out;
+    for (const auto& s : *list) {
+        if (s.value.empty() || s.value.front() != '/' || s.value.find('\0') != std::string::npos)
+            return fail(Code::config_value, *s.node, dotted(prefix, key),
+                        quote(s.value) + " is not an absolute path (it must start with \"/\")");
+        out.push_back(s.value);
+    }
+    return out;
+}
+
+Result<std::optional<std::chrono::milliseconds>> Parser::duration(const toml::table& t, std::string_view prefix,
+                                                                  std::string_view key, bool zero_ok) const {
+    using Out = std::optional<std::chrono::milliseconds>;
+    const toml::node* n = t.get(key);
+    if (!n) return Out{};
+    const std::string name = dotted(prefix, key);
+    if (!n->is_string()) return wrong_type(*n, name, "a duration string such as \"10s\", \"5m\" or \"24h\"");
+    auto d = parse_duration(n->as_string()->get());
+    if (!d) return fail(d.code(), *n, name, d.error().detail());
+    if (!zero_ok && d->count() == 0)
+        return fail(Code::config_value, *n, name, "must be longer than 0 (e.g. \"10s\")");
+    return Out{*d};
+}
+
+// ---- [token]
+
+Status Parser::token(const toml::table& root, TokenConfig& out) const {
+    const toml::table* t = CG_TRY(table(root, "", "token"));
+    if (!t) return {};
+    CG_TRY_VOID(only_keys(*t, "token", {"module", "uri", "timeout", "wait_for_card"}));
+    if (auto m = CG_TRY(path_value(*t, "token", "module"))) out.module = *m;
+    if (auto u = CG_TRY(string(*t, "token", "uri"))) {
+        // Only the scheme is checked here; RFC 7512 parsing belongs to pkcs11/.
+        if (u->value.rfind("pkcs11:", 0) != 0)
+            return fail(Code::config_value, *u->node, "token.uri",
+                        quote(u->value) + " is not a PKCS#11 URI (RFC 7512: it must start with \"pkcs11:\")");
+        out.uri = u->value;
+    }
+    if (auto d = CG_TRY(duration(*t, "token", "timeout", false))) out.timeout = *d;
+    if (auto d = CG_TRY(duration(*t, "token", "wait_for_card", true))) out.wait_for_card = *d;
+    return {};
+}
+
+// ---- [trust]
+
+Status Parser::trust(const toml::table& root, TrustConfig& out) const {
+    const toml::table* t = CG_TRY(table(root, "", "trust"));
+    if (!t)
+        return fail(Code::config_missing, root.source(), "trust",
+                    "required: a [trust] section with at least one anchor, e.g. anchors = [\"/etc/cardgate/ca/root.pem\"]");
+    CG_TRY_VOID(only_keys(*t, "trust", {"anchors", "intermediates", "crls", "revocation", "on_unknown"}));
+
+    for (std::string_view key : {"anchors", "intermediates", "crls"})
+        if (const toml::node* n = t->get(key)) out.origin.emplace(std::string(key), where(n->source()));
+    out.anchors = CG_TRY(path_list(*t, "trust", "anchors"));
+    out.intermediates = CG_TRY(path_list(*t, "trust", "intermediates"));
+    out.crls = CG_TRY(path_list(*t, "trust", "crls"));
+    if (out.anchors.empty())
+        return fail(Code::config_missing, t->get("anchors") ? t->get("anchors")->source() : t->source(),
+                    "trust.anchors", "at least one trust anchor file (PEM) is required");
+
+    auto rev = CG_TRY(string(*t, "trust", "revocation"));
+    if (!rev) {
+        if (!out.crls.empty())
+            return fail(Code::config_missing, t->source(), "trust.revocation",
+                        "required when trust.crls is set: \"crl\" to check them or \"none\" to not");
+    } else if (rev->value == "none") {
+        out.revocation.clear();
+    } else if (rev->value == "crl") {
+        if (out.crls.empty())
+            return fail(Code::config_missing, *rev->node, "trust.revocation",
+                        "\"crl\" needs trust.crls to name at least one CRL file");
+        out.revocation = {RevocationSource::crl};
+    } else if (rev->value == "ocsp" || rev->value == "ocsp,crl") {
+        return fail(Code::config_value, *rev->node, "trust.revocation",
+                    quote(rev->value) + ": OCSP is not available in this version of cardgate; "
+                    "use \"crl\" (with trust.crls) or \"none\"");
+    } else {
+        return fail(Code::config_value, *rev->node, "trust.revocation",
+                    quote(rev->value) + " is not allowed (use \"none\", \"crl\", \"ocsp\" or \"ocsp,crl\")");
+    }
+
+    if (auto u = CG_TRY(string(*t, "trust", "on_unknown"))) {
+        if (u->value != "deny" && u->value != "allow")
+            return fail(Code::config_value, *u->node, "trust.on_unknown",
+                        quote(u->value) + " is not allowed (use \"deny\" or \"allow\")");
+        out.on_unknown_allow = u->value == "allow";
+    }
+    return {};
+}
+
+// ---- [purpose.X]
+
+Result<PurposeConfig> Parser::purpose(const toml::table& t, std::string_view prefix) const {
+    CG_TRY_VOID(only_keys(t, prefix, {"eku"}));
+    auto list = CG_TRY(strings(t, prefix, "eku"));
+    const std::string key = std::string(prefix) + ".eku";
+    if (!list)
+        return fail(Code::config_missing, t.source(), key,
+                    "required in [" + std::string(prefix) + "] (names or dotted OIDs; [] = no EKU required)");
+    PurposeConfig out;
+    for (const auto& s : *list) {
+        auto oid = resolve_eku(s.value);
+        if (!oid) return fail(oid.code(), *s.node, key, oid.error().detail());
+        if (std::find(out.eku.begin(), out.eku.end(), *oid) == out.eku.end()) out.eku.push_back(*oid);
+    }
+    return out;
+}
+
+Status Parser::purposes(const toml::table& root, std::map<Purpose, PurposeConfig>& out) const {
+    for (Purpose p : {Purpose::login, Purpose::tls, Purpose::door}) out[p] = default_purpose_config(p);
+    const toml::table* t = CG_TRY(table(root, "", "purpose"));
+    if (!t) return {};
+    CG_TRY_VOID(only_keys(*t, "purpose", {"login", "tls", "door"}));
+    for (auto&& [k, v] : *t) {
+        const auto p = purpose_from(k.str());  // only_keys made sure it is known
+        const std::string prefix = "purpose." + std::string(k.str());
+        if (!p) return fail(Code::config_unknown_key, k.source(), prefix, "unknown purpose");
+        if (!v.is_table()) return wrong_type(v, prefix, "a table ([" + prefix + "])");
+        out[*p] = CG_TRY(purpose(*v.as_table(), prefix));
+    }
+    return {};
+}
+
+// ---- [mapping] and [[mapping.rule]]
+
+bool is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+// A light RFC 4514 check (section 3): RDNs separated by ',', AVAs by '+', each
+// "type=value" with a keyword or dotted OID type and a value in which the
+// special characters are escaped. Returns why it is not a DN, or "" when it is.
+std::string dn_problem(std::string_view dn) {
+    if (dn.empty()) return "is empty";
+    std::size_t i = 0;
+    for (;;) {
+        const std::size_t type_start = i;
+        if (i < dn.size() && is_alpha(dn[i])) {
+            while (i < dn.size() && (is_alpha(dn[i]) || is_digit(dn[i]) || dn[i] == '-')) ++i;
+        } else if (i < dn.size() && is_digit(dn[i])) {
+            while (i < dn.size() && (is_digit(dn[i]) || dn[i] == '.')) ++i;
+        }
+        if (i == type_start || i >= dn.size() || dn[i] != '=')
+            return "expected an attribute type and '=' at offset " + std::to_string(type_start) +
+                   " (no spaces after ','; e.g. \"CN=Example Issuing CA,O=Example Corp\")";
+        ++i;
+        if (i < dn.size() && dn[i] == '#') {  // hexstring value
+            const std::size_t start = ++i;
+            while (i < dn.size() && is_hex(dn[i])) ++i;
+            if (i == start || (i - start) % 2) return "bad hex value at offset " + std::to_string(start);
+        } else {
+            while (i < dn.size() && dn[i] != ',' && dn[i] != '+') {
+                const char c = dn[i];
+                if (c == '\\') {
+                    if (i + 1 >= dn.size()) return "dangling '\\' at the end";
+                    const char e = dn[i + 1];
+                    if (is_hex(e)) {
+                        if (i + 2 >= dn.size() || !is_hex(dn[i + 2]))
+                            return "bad escape at offset " + std::to_string(i);
+                        i += 3;
+                        continue;
+                    }
+                    if (std::string_view(" \"#+,;<=>\\").find(e) == std::string_view::npos)
+                        return "bad escape at offset " + std::to_string(i);
+                    i += 2;
+                    continue;
+                }
+                if (c == '"' || c == ';' || c == '<' || c == '>' || c == '\0')
+                    return std::string("unescaped '") + (c ? std::string(1, c) : "\\0") + "' at offset " +
+                           std::to_string(i);
+                ++i;
+            }
+        }
+        if (i >= dn.size()) return "";
+        ++i;  // ',' or '+'
+        if (i >= dn.size()) return "ends with a separator";
+    }
+}
+
+bool known_template_field(std::string_view f) {
+    static constexpr std::array<std::string_view, 5> fixed{"san.email", "san.email.local", "san.upn",
+                                                           "san.upn.local", "serial"};
+    if (std::find(fixed.begin(), fixed.end(), f) != fixed.end()) return true;
+    constexpr std::string_view subj = "subject.";
+    if (f.rfind(subj, 0) != 0 || f.size() == subj.size()) return false;
+    const std::string_view attr = f.substr(subj.size());
+    if (!is_alpha(attr.front()) && !is_digit(attr.front())) return false;
+    return std::all_of(attr.begin(), attr.end(),
+                       [](char c) { return is_alpha(c) || is_digit(c) || c == '-' || c == '.'; });
+}
+
+// Why the user template is unusable, or "" when it is fine.
+std::string template_problem(std::string_view t) {
+    if (t.empty()) return "is empty";
+    for (std::size_t i = 0; i < t.size(); ++i) {
+        if (t[i] == '}') return "unbalanced '}' at offset " + std::to_string(i);
+        if (t[i] != '{') continue;
+        const std::size_t close = t.find('}', i + 1);
+        const std::size_t open = t.find('{', i + 1);
+        if (close == std::string_view::npos) return "unbalanced '{' at offset " + std::to_string(i);
+        if (open < close) return "nested '{' at offset " + std::to_string(open);
+        const std::string_view field = t.substr(i + 1, close - i - 1);
+        if (!known_template_field(field))
+            return "unknown field {" + std::string(field) +
+                   "} (use {subject.ATTR}, {san.email}, {san.email.local}, {san.upn}, {san.upn.local} or {serial})";
+        i = close;
+    }
+    return "";
+}
+
+Result<MappingRule> Parser::rule(const toml::table& t, std::string_view prefix) const {
+    CG_TRY_VOID(only_keys(t, prefix, {"issuer", "subject", "user"}));
+    MappingRule r;
+    r.line = static_cast<int>(t.source().begin.line);
+
+    auto issuer = CG_TRY(string(t, prefix, "issuer"));
+    if (!issuer)
+        return fail(Code::config_missing, t.source(), dotted(prefix, "issuer"),
+                    "required: the exact issuer DN in RFC 4514 form, e.g. \"CN=Example Issuing CA,O=Example Corp\"");
+    if (auto why = dn_problem(issuer->value); !why.empty())
+        return fail(Code::config_value, *issuer->node, dotted(prefix, "issuer"),
+                    quote(issuer->value) + " is not an RFC 4514 DN: " + why);
+    r.issuer = issuer->value;
+
+    if (auto subject = CG_TRY(string(t, prefix, "subject"))) {
+        try {
+            std::regex re(subject->value, std::regex::ECMAScript);
+        } catch (const std::regex_error& e) {
+            return fail(Code::config_value, *subject->node, dotted(prefix, "subject"),
+                        quote(subject->value) + " is not a valid ECMAScript regular expression: " + e.what());
+        }
+        r.subject = subject->value;
+    }
+
+    auto user = CG_TRY(string(t, prefix, "user"));
+    if (!user)
+        return fail(Code::config_missing, t.source(), dotted(prefix, "user"),
+                    "required: a template naming the account, e.g. \"{subject.uid}\"");
+    if (auto why = template_problem(user->value); !why.empty())
+        return fail(Code::config_value, *user->node, dotted(prefix, "user"),
+                    quote(user->value) + " is not a valid template: " + why);
+    r.user = user->value;
+    return r;
+}
+
+Status Parser::mapping(const toml::table& root, MappingConfig& out) const {
+    const toml::table* t = CG_TRY(table(root, "", "mapping"));
+    if (!t) return {};
+    CG_TRY_VOID(only_keys(*t, "mapping", {"bindings", "allow_root", "rule"}));
+    out.bindings = CG_TRY(path_value(*t, "mapping", "bindings"));
+    if (auto b = CG_TRY(boolean(*t, "mapping", "allow_root"))) out.allow_root = *b;
+    const toml::node* rules = t->get("rule");
+    if (!rules) return {};
+    if (!rules->is_array_of_tables())
+        return wrong_type(*rules, "mapping.rule", "an array of tables ([[mapping.rule]] sections)");
+    std::size_t i = 0;
+    for (const toml::node& n : *rules->as_array())
+        out.rules.push_back(CG_TRY(rule(*n.as_table(), "mapping.rule[" + std::to_string(i++) + "]")));
+    return {};
+}
+
+Result<Config> Parser::run(const toml::table& root) {
+    CG_TRY_VOID(only_keys(root, "", {"token", "trust", "purpose", "mapping"}));
+    Config c;
+    c.path = path_;
+    CG_TRY_VOID(token(root, c.token));
+    CG_TRY_VOID(trust(root, c.trust));
+    CG_TRY_VOID(purposes(root, c.purposes));
+    CG_TRY_VOID(mapping(root, c.mapping));
+    return c;
+}
+
+}  // namespace
+
+// ----------------------------------------------------------------- entry points
+
+Result<Config> Config::parse(std::string_view text, const std::string& path_for_messages) {
+    toml::table root;
+    try {
+        root = toml::parse(text, path_for_messages);
+    } catch (const toml::parse_error& e) {
+        const auto& b = e.source().begin;
+        return Error(Code::config_syntax, path_for_messages + ":" + std::to_string(b.line) + ":" +
+                                              std::to_string(b.column) + ": " + std::string(e.description()));
+    }
+    return Parser(path_for_messages).run(root);
+}
+
+Result<Config> Config::load(const std::string& path) {
+    const std::string text = CG_TRY(read_protected_file(path, 1u << 20));
+    return parse(text, path);
+}
+
+}  // namespace cardgate

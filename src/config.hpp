@@ -1,0 +1,99 @@
+// The configuration file (SPEC "Config file"): strict TOML, fail closed.
+//
+// Every key is known: an unknown key (at any level), a value of the wrong
+// type or a value that is not allowed is an Error whose detail starts with
+// "<path>:<line>:<col>: <key>: " and says what was wrong and what is allowed.
+// No defaults are invented for a value that was written but is wrong.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config.h"
+#include "purpose.hpp"
+#include "result.hpp"
+
+namespace cardgate {
+
+inline constexpr const char* default_config_path = "/etc/cardgate/cardgate.conf";
+
+struct TokenConfig {
+    std::string module = CARDGATE_DEFAULT_MODULE;  // absolute path of the PKCS#11 module
+    std::optional<std::string> uri;                // starts with "pkcs11:"; parsed by pkcs11/
+    std::chrono::milliseconds timeout{10000};      // > 0, <= 30d
+    std::chrono::milliseconds wait_for_card{0};    // >= 0, <= 30d
+};
+
+enum class RevocationSource { crl, ocsp };
+
+struct TrustConfig {
+    std::vector<std::string> anchors;        // absolute paths; at least one
+    std::vector<std::string> intermediates;  // absolute paths
+    std::vector<std::string> crls;           // absolute paths
+    std::vector<RevocationSource> revocation;  // in order of use; empty = "none"
+    bool on_unknown_allow = false;
+    // Where each list was written ("anchors" -> "<path>:<line>:<col>"), so that
+    // TrustStore::create can name the config line of a file it cannot use.
+    // Empty for a TrustConfig built in code.
+    std::map<std::string, std::string, std::less<>> origin;
+
+    bool checks_crl() const;
+};
+
+struct PurposeConfig {
+    std::vector<std::string> eku;  // dotted OIDs; the leaf needs at least one; empty = none required
+};
+
+struct MappingRule {
+    std::string issuer;                  // RFC 4514 DN, as written
+    std::optional<std::string> subject;  // ECMAScript regex, compiles
+    std::string user;                    // template; fields checked (see SPEC "Templates")
+    int line = 0;                        // line of the [[mapping.rule]] header
+};
+
+struct MappingConfig {
+    std::optional<std::string> bindings;  // absolute path
+    bool allow_root = false;
+    std::vector<MappingRule> rules;       // in file order
+};
+
+struct Config {
+    std::string path;
+    TokenConfig token;
+    TrustConfig trust;
+    std::map<Purpose, PurposeConfig> purposes;  // always holds all three after parse()
+    MappingConfig mapping;
+
+    // Reads the file (see read_protected_file) and parses it.
+    static Result<Config> load(const std::string& path);
+    // Parses TOML text; path_for_messages starts every error detail.
+    static Result<Config> parse(std::string_view text, const std::string& path_for_messages);
+
+    // The purpose's settings; the built-in default when the map lacks it.
+    const PurposeConfig& purpose(Purpose p) const;
+};
+
+// Built-in EKU requirements when a [purpose.X] section is absent:
+// login = clientAuth, msSmartcardLogin; tls = clientAuth; door = pivCardAuth.
+const PurposeConfig& default_purpose_config(Purpose p);
+
+// Resolves an EKU as written in the config: a known name (clientAuth,
+// serverAuth, emailProtection, codeSigning, msSmartcardLogin, pivCardAuth) or a
+// dotted OID in canonical form. anyExtendedKeyUsage (by name or OID) is refused:
+// it would let any certificate through. Error: config_value, detail without location.
+Result<std::string> resolve_eku(std::string_view name_or_oid);
+// The config name of a dotted EKU OID ("1.3.6.1.5.5.7.3.2" -> "clientAuth"), or the OID itself.
+std::string eku_display_name(std::string_view oid);
+
+// Reads a file that decides who is trusted (the config, an anchor, a CRL).
+// Refuses (Code::config_file) a file that is not a regular file, is
+// world-writable, or is owned by neither root nor the effective user: whoever
+// can edit it decides who logs in. Code::config_io when it cannot be opened or
+// read. The checks are made on the opened descriptor (no check-then-open race).
+Result<std::string> read_protected_file(const std::string& path, std::size_t max_size = 4u << 20);
+
+}  // namespace cardgate

@@ -1,0 +1,396 @@
+// Chain building, revocation and the leaf's usage checks: see trust.hpp for
+// the order and the reasons.
+#include "trust.hpp"
+
+#include <algorithm>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509_vfy.h>
+
+namespace cardgate {
+
+std::string format_utc(std::time_t t) {
+    struct tm tm {};
+    char buf[32];
+    if (!gmtime_r(&t, &tm) || std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) return "?";
+    return buf;
+}
+
+Code code_for_verify_error(int err, int depth) {
+    switch (err) {
+    case X509_V_OK:
+        return Code::ok;
+    case X509_V_ERR_CERT_HAS_EXPIRED:
+        return Code::cert_expired;
+    case X509_V_ERR_CERT_NOT_YET_VALID:
+        return Code::cert_not_yet_valid;
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+    case X509_V_ERR_CERT_UNTRUSTED:
+    case X509_V_ERR_CERT_REJECTED:
+        return Code::cert_untrusted;
+    case X509_V_ERR_CERT_SIGNATURE_FAILURE:
+    case X509_V_ERR_UNABLE_TO_DECRYPT_CERT_SIGNATURE:
+    case X509_V_ERR_UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY:
+        return Code::cert_bad_signature;
+    case X509_V_ERR_INVALID_CA:
+    case X509_V_ERR_KEYUSAGE_NO_CERTSIGN:
+        return Code::cert_not_ca;
+    case X509_V_ERR_INVALID_PURPOSE:
+        // No purpose is set, so OpenSSL should not raise this; if it does, on
+        // an issuer it is about CA-ness, on the leaf about its usage.
+        return depth > 0 ? Code::cert_not_ca : Code::cert_eku;
+    case X509_V_ERR_PATH_LENGTH_EXCEEDED:
+    case X509_V_ERR_PROXY_PATH_LENGTH_EXCEEDED:
+        return Code::cert_path_length;
+    case X509_V_ERR_CERT_REVOKED:
+        return Code::cert_revoked;
+    case X509_V_ERR_UNABLE_TO_GET_CRL:
+    case X509_V_ERR_CRL_HAS_EXPIRED:
+    case X509_V_ERR_CRL_NOT_YET_VALID:
+    case X509_V_ERR_CRL_SIGNATURE_FAILURE:
+    case X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER:
+    case X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE:
+    case X509_V_ERR_ERROR_IN_CRL_LAST_UPDATE_FIELD:
+    case X509_V_ERR_ERROR_IN_CRL_NEXT_UPDATE_FIELD:
+    case X509_V_ERR_KEYUSAGE_NO_CRL_SIGN:
+    case X509_V_ERR_DIFFERENT_CRL_SCOPE:
+    case X509_V_ERR_UNHANDLED_CRITICAL_CRL_EXTENSION:
+    case X509_V_ERR_CRL_PATH_VALIDATION_ERROR:
+        return Code::cert_revocation_unknown;
+    case X509_V_ERR_EE_KEY_TOO_SMALL:
+    case X509_V_ERR_CA_KEY_TOO_SMALL:
+    case X509_V_ERR_CA_MD_TOO_WEAK:
+        return Code::cert_weak_algorithm;
+    default:
+        return Code::cert_policy;
+    }
+}
+
+namespace {
+
+bool is_revocation_unknown(int err) {
+    return err != X509_V_OK && code_for_verify_error(err, 0) == Code::cert_revocation_unknown;
+}
+
+std::string at_depth(int depth, const std::string& subject) {
+    return "depth " + std::to_string(depth) + " (" + (subject.empty() ? "<empty subject>" : subject) + ")";
+}
+
+std::time_t asn1_time(const ASN1_TIME* t) {
+    struct tm tm {};
+    return t && ASN1_TIME_to_tm(t, &tm) == 1 ? timegm(&tm) : 0;
+}
+
+std::string subject_of(X509* x) {
+    return x ? name_to_string(X509_get_subject_name(x)) : std::string();  // name borrowed from x
+}
+
+// Per-call state for the verify callback (app data of the X509_STORE_CTX).
+struct CallbackState {
+    bool allow_unknown = false;
+    std::vector<std::string> allowed;  // revocation problems let through by on_unknown = "allow"
+};
+
+// Lets revocation-unknown errors through, recording each, when the config
+// says on_unknown = "allow"; every other error stops verification.
+int verify_callback(int ok, X509_STORE_CTX* ctx) {
+    if (ok) return ok;
+    auto* st = static_cast<CallbackState*>(X509_STORE_CTX_get_app_data(ctx));
+    const int err = X509_STORE_CTX_get_error(ctx);
+    if (!st || !st->allow_unknown || !is_revocation_unknown(err)) return 0;
+    st->allowed.push_back(at_depth(X509_STORE_CTX_get_error_depth(ctx),
+                                   subject_of(X509_STORE_CTX_get_current_cert(ctx))) +  // get0: borrowed
+                          ": " + X509_verify_cert_error_string(err));
+    return 1;
+}
+
+std::string config_where(const TrustConfig& cfg, std::string_view key) {
+    auto it = cfg.origin.find(key);
+    const std::string name = "trust." + std::string(key);
+    return it == cfg.origin.end() ? name : it->second + ": " + name;
+}
+
+// A file named by the config: anything wrong with it is config_file.
+Result<std::string> read_config_named(const TrustConfig& cfg, std::string_view key, const std::string& path) {
+    auto bytes = read_protected_file(path);
+    if (!bytes) return Error(Code::config_file, config_where(cfg, key) + ": " + bytes.error().detail());
+    return std::move(bytes).value();
+}
+
+Status add_anchors(const TrustConfig& cfg, X509_STORE* store, std::size_t& count) {
+    for (const auto& path : cfg.anchors) {
+        const std::string bytes = CG_TRY(read_config_named(cfg, "anchors", path));
+        auto certs = parse_certificates(bytes, path);
+        if (!certs) return Error(Code::config_file, config_where(cfg, "anchors") + ": " + certs.error().detail());
+        std::size_t i = 0;
+        for (const auto& c : *certs) {
+            ++i;
+            const std::string which = path + ": certificate " + std::to_string(i) + " (" + c.subject() + ")";
+            // Anchoring at an intermediate would need partial chains, which
+            // would let any certificate in the store end a path.
+            if (!c.is_self_signed())
+                return Error(Code::config_file, config_where(cfg, "anchors") + ": " + which +
+                                                    " is not a self-signed root; put issuing CAs in trust.intermediates");
+            if (!c.is_ca())
+                return Error(Code::config_file, config_where(cfg, "anchors") + ": " + which + " is not a CA certificate");
+            if (X509_STORE_add_cert(store, c.x509()) != 1)  // the store takes its own reference
+                return Error(Code::crypto, "X509_STORE_add_cert: " + ossl::last_error());
+            ++count;
+        }
+    }
+    return {};
+}
+
+Status add_intermediates(const TrustConfig& cfg, STACK_OF(X509) * stack) {
+    for (const auto& path : cfg.intermediates) {
+        const std::string bytes = CG_TRY(read_config_named(cfg, "intermediates", path));
+        auto certs = parse_certificates(bytes, path);
+        if (!certs)
+            return Error(Code::config_file, config_where(cfg, "intermediates") + ": " + certs.error().detail());
+        for (const auto& c : *certs) {
+            X509_up_ref(c.x509());  // the stack owns this reference (freed by X509StackPtr)
+            if (!sk_X509_push(stack, c.x509())) {
+                X509_free(c.x509());
+                return Error(Code::crypto, "sk_X509_push failed");
+            }
+        }
+    }
+    return {};
+}
+
+Result<std::vector<ossl::X509CrlPtr>> parse_crls(const std::string& bytes) {
+    std::vector<ossl::X509CrlPtr> out;
+    if (bytes.find("-----BEGIN ") == std::string::npos) {
+        const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+        ossl::X509CrlPtr crl(d2i_X509_CRL(nullptr, &p, static_cast<long>(bytes.size())));  // owned
+        if (!crl || p != reinterpret_cast<const unsigned char*>(bytes.data()) + bytes.size())
+            return Error(Code::config_file, "not a DER or PEM CRL");
+        out.push_back(std::move(crl));
+        return out;
+    }
+    ossl::BioPtr bio(BIO_new_mem_buf(bytes.data(), static_cast<int>(bytes.size())));
+    if (!bio) return Error(Code::crypto, "BIO_new_mem_buf failed");
+    ERR_clear_error();
+    while (ossl::X509CrlPtr crl{PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr)})  // owned
+        out.push_back(std::move(crl));
+    const unsigned long e = ERR_peek_last_error();
+    const bool clean_end = e == 0 || (ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE);
+    ERR_clear_error();
+    if (!clean_end) return Error(Code::config_file, "malformed PEM CRL block " + std::to_string(out.size() + 1));
+    if (out.empty()) return Error(Code::config_file, "no X509 CRL block");
+    return out;
+}
+
+Status add_crls(const TrustConfig& cfg, X509_STORE* store) {
+    for (const auto& path : cfg.crls) {
+        const std::string bytes = CG_TRY(read_config_named(cfg, "crls", path));
+        auto crls = parse_crls(bytes);
+        if (!crls) return Error(Code::config_file, config_where(cfg, "crls") + ": " + path + ": " + crls.error().detail());
+        for (const auto& crl : *crls)
+            if (X509_STORE_add_crl(store, crl.get()) != 1)  // the store takes its own reference
+                return Error(Code::crypto, "X509_STORE_add_crl: " + ossl::last_error());
+    }
+    return {};
+}
+
+}  // namespace
+
+Result<TrustStore> TrustStore::create(const TrustConfig& cfg) {
+    if (cfg.anchors.empty()) return Error(Code::config_missing, "trust.anchors: at least one trust anchor is required");
+    if (std::find(cfg.revocation.begin(), cfg.revocation.end(), RevocationSource::ocsp) != cfg.revocation.end())
+        return Error(Code::config_value, "trust.revocation: OCSP is not available in this version of cardgate");
+    if (cfg.checks_crl() && cfg.crls.empty())
+        return Error(Code::config_missing, "trust.revocation: \"crl\" needs trust.crls");
+
+    ossl::X509StorePtr store(X509_STORE_new());
+    ossl::X509StackPtr intermediates(sk_X509_new_null());
+    if (!store || !intermediates) return Error(Code::crypto, "X509_STORE_new: " + ossl::last_error());
+    std::size_t anchors = 0;
+    CG_TRY_VOID(add_anchors(cfg, store.get(), anchors));
+    CG_TRY_VOID(add_intermediates(cfg, intermediates.get()));
+    CG_TRY_VOID(add_crls(cfg, store.get()));
+    return TrustStore(std::move(store), std::move(intermediates), anchors, cfg.checks_crl(), cfg.on_unknown_allow);
+}
+
+struct TrustStore::Outcome {
+    bool ok = false;
+    Code code = Code::internal;
+    std::string detail;
+    std::vector<std::string> chain;    // subjects, leaf first
+    std::vector<std::string> allowed;  // revocation problems let through
+};
+
+TrustStore::Outcome TrustStore::run(X509* leaf, std::time_t now, bool with_crls) const {
+    Outcome out;
+    ossl::X509StoreCtxPtr ctx(X509_STORE_CTX_new());
+    // Only the configured intermediates are offered as untrusted path
+    // candidates: the card's own extra certificates never reach OpenSSL.
+    if (!ctx || X509_STORE_CTX_init(ctx.get(), store_.get(), leaf, intermediates_.get()) != 1) {
+        out.code = Code::crypto;
+        out.detail = "X509_STORE_CTX_init: " + ossl::last_error();
+        return out;
+    }
+    X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx.get());  // get0: owned by ctx
+    unsigned long flags = X509_V_FLAG_X509_STRICT;
+    if (with_crls) flags |= X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL;
+    X509_VERIFY_PARAM_set_flags(param, flags);
+    X509_VERIFY_PARAM_clear_flags(param, X509_V_FLAG_PARTIAL_CHAIN);
+    X509_VERIFY_PARAM_set_auth_level(param, 2);  // SP 800-131A: RSA >= 2048, no SHA-1 signatures
+    X509_VERIFY_PARAM_set_time(param, now);      // certificates and CRLs judged at the Clock's time
+    CallbackState state;
+    state.allow_unknown = with_crls && on_unknown_allow_;
+    X509_STORE_CTX_set_app_data(ctx.get(), &state);  // borrowed for the duration of the call
+    X509_STORE_CTX_set_verify_cb(ctx.get(), verify_callback);
+
+    const int rc = X509_verify_cert(ctx.get());
+    if (STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(ctx.get()))  // get0: owned by ctx
+        for (int i = 0; i < sk_X509_num(chain); ++i) out.chain.push_back(subject_of(sk_X509_value(chain, i)));
+    out.allowed = std::move(state.allowed);
+    if (rc == 1) {
+        out.ok = true;
+        out.code = Code::ok;
+        return out;
+    }
+    const int err = X509_STORE_CTX_get_error(ctx.get());
+    const int depth = X509_STORE_CTX_get_error_depth(ctx.get());
+    X509* cert = X509_STORE_CTX_get_current_cert(ctx.get());  // get0: borrowed
+    if (err == X509_V_OK) {
+        out.code = Code::crypto;
+        out.detail = "X509_verify_cert failed without a verification error: " + ossl::last_error();
+        return out;
+    }
+    out.code = code_for_verify_error(err, depth);
+    out.detail = at_depth(depth, subject_of(cert)) + ": " + X509_verify_cert_error_string(err);
+    if ((err == X509_V_ERR_CERT_HAS_EXPIRED || err == X509_V_ERR_CERT_NOT_YET_VALID) && cert)
+        out.detail += " (valid " + format_utc(asn1_time(X509_get0_notBefore(cert))) + " to " +  // get0: borrowed
+                      format_utc(asn1_time(X509_get0_notAfter(cert))) + ", checked at " + format_utc(now) + ")";
+    ossl::last_error();  // leave no stale entries on this thread's queue
+    return out;
+}
+
+namespace {
+
+std::string usage_names(std::uint32_t ku) {
+    static constexpr std::pair<std::uint32_t, const char*> names[] = {
+        {key_usage::digital_signature, "digitalSignature"}, {key_usage::non_repudiation, "nonRepudiation"},
+        {key_usage::key_encipherment, "keyEncipherment"},   {key_usage::data_encipherment, "dataEncipherment"},
+        {key_usage::key_agreement, "keyAgreement"},         {key_usage::key_cert_sign, "keyCertSign"},
+        {key_usage::crl_sign, "cRLSign"},
+    };
+    std::string s;
+    for (const auto& [bit, name] : names) {
+        if (!(ku & bit)) continue;
+        if (!s.empty()) s += ", ";
+        s += name;
+    }
+    return s.empty() ? "(no bits)" : s;
+}
+
+std::string eku_list(const std::vector<std::string>& oids) {
+    std::string s;
+    for (const auto& o : oids) {
+        if (!s.empty()) s += ", ";
+        const std::string n = eku_display_name(o);
+        s += n == o ? o : n + " (" + o + ")";
+    }
+    return s;
+}
+
+// Accumulates the steps; deny() records the failing step and the verdict.
+class Run {
+public:
+    explicit Run(Verdict& v) : v_(v) {
+        v_.code = Code::internal;  // deny by default: only pass() turns this into ok
+        v_.detail = "validation did not complete";
+    }
+    void step(std::string name, std::string detail) { v_.steps.push_back({std::move(name), true, std::move(detail)}); }
+    Verdict& deny(std::string name, Code code, std::string detail) {
+        v_.steps.push_back({std::move(name), false, detail});
+        v_.code = code;
+        v_.detail = std::move(detail);
+        return v_;
+    }
+    Verdict& pass(std::string detail) {
+        v_.code = Code::ok;
+        v_.detail = std::move(detail);
+        return v_;
+    }
+
+private:
+    Verdict& v_;
+};
+
+}  // namespace
+
+Verdict TrustStore::validate(const Certificate& leaf, Purpose purpose, const PurposeConfig& pc,
+                             const Clock& clock) const {
+    Verdict v;
+    Run r(v);
+    const std::string leaf_at = at_depth(0, leaf.subject());
+    const std::string pname(purpose_name(purpose));
+    const std::time_t now = clock.now();
+
+    // 1. parse: a Certificate is parsed by construction.
+    r.step("parse", leaf.subject() + ", serial " + leaf.serial_hex() + ", issuer " + leaf.issuer() + ", " +
+                        leaf.key_type());
+
+    // 2. chain
+    Outcome chain = run(leaf.x509(), now, false);
+    v.chain_subjects = chain.chain;
+    if (!chain.ok) return r.deny("chain", chain.code, chain.detail);
+    r.step("chain", std::to_string(chain.chain.size()) + " certificates up to " + chain.chain.back() + ", at " +
+                        format_utc(now));
+
+    // 3. revocation
+    if (!check_crl_) {
+        r.step("revocation", "not checked (trust.revocation = \"none\")");
+    } else {
+        Outcome rev = run(leaf.x509(), now, true);
+        if (!rev.ok) return r.deny("revocation", rev.code, rev.detail);
+        if (rev.allowed.empty()) {
+            r.step("revocation", "not revoked: a current CRL covers each of the " + std::to_string(rev.chain.size()) +
+                                     " certificates");
+        } else {
+            std::string d = "status unknown, allowed by trust.on_unknown = \"allow\": ";
+            for (std::size_t i = 0; i < rev.allowed.size(); ++i) d += (i ? "; " : "") + rev.allowed[i];
+            r.step("revocation", d);
+        }
+    }
+
+    // 4. end-entity
+    if (leaf.is_ca())
+        return r.deny("end-entity", Code::cert_policy,
+                      leaf_at + ": is a CA certificate (basicConstraints cA or keyCertSign); a CA cannot be a badge");
+    r.step("end-entity", "not a CA certificate");
+
+    // 5. key-usage
+    if (leaf.has_key_usage() && !(leaf.key_usage() & key_usage::digital_signature))
+        return r.deny("key-usage", Code::cert_key_usage,
+                      leaf_at + ": keyUsage is " + usage_names(leaf.key_usage()) +
+                          "; digitalSignature is required (the badge proves possession by signing)");
+    r.step("key-usage", leaf.has_key_usage() ? "includes digitalSignature" : "no keyUsage extension");
+
+    // 6. eku
+    if (pc.eku.empty()) {
+        r.step("eku", "no extended key usage required for " + pname);
+    } else if (!leaf.has_eku()) {
+        return r.deny("eku", Code::cert_eku,
+                      leaf_at + ": has no extendedKeyUsage extension; " + pname + " requires one of " + eku_list(pc.eku));
+    } else {
+        auto hit = std::find_if(pc.eku.begin(), pc.eku.end(), [&](const std::string& o) { return leaf.has_eku_oid(o); });
+        if (hit == pc.eku.end())
+            return r.deny("eku", Code::cert_eku,
+                          leaf_at + ": extendedKeyUsage is " + eku_list(leaf.eku()) + "; " + pname +
+                              " requires one of " + eku_list(pc.eku));
+        r.step("eku", "carries " + eku_list({*hit}));
+    }
+
+    return r.pass("valid for " + pname + ": " + leaf.subject() + " chains to " + chain.chain.back());
+}
+
+}  // namespace cardgate
