@@ -71,6 +71,7 @@ void Output::line(const std::string& s) const {
 }
 
 int Output::finish(Code code) {
+    last_ = code;
     if (json_) {
         doc_["ok"] = code == Code::ok;
         if (code != Code::ok && !doc_.contains("error")) doc_["error"] = {{"code", name(code)}, {"message", describe(code)}};

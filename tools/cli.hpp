@@ -42,9 +42,12 @@ public:
     int finish(Code code);
     // Reports an error: stderr for humans, an "error" member for --json. Returns the exit code.
     int fail(const Error& e);
+    // The code the command finished with.
+    Code last_code() const { return last_; }
 
 private:
     bool json_;
+    Code last_ = Code::ok;
     Json doc_ = Json::object();
 };
 

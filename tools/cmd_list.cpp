@@ -123,7 +123,11 @@ int cmd_list(const Options& o, Output& out) {
         Json j = {{"id", s.id}, {"description", s.description}, {"manufacturer", s.manufacturer},
                   {"token_present", s.token_present}};
         out.line("slot " + std::to_string(s.id) + "  " + s.description + (s.token_present ? "" : "  (no token)"));
-        if (s.token) {
+        if (s.token && !s.token->initialized()) {
+            // SoftHSM and some cards expose a blank token: nothing to show or use.
+            j["token"] = {{"initialized", false}};
+            out.line("  (uninitialised token)");
+        } else if (s.token) {
             j["token"] = describe_token(*module, *s.token, out);
             ++tokens;
         }

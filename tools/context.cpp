@@ -18,7 +18,10 @@ Result<std::shared_ptr<p11::Module>> load_module(const Options& o, const Config&
 Result<NamedCertificate> certificate_argument(const Options& o, const Config& cfg, const std::string& arg) {
     NamedCertificate nc;
     if (!arg.starts_with("pkcs11:")) {
-        nc.cert.emplace(CG_TRY(Certificate::load(arg)));
+        auto cert = Certificate::load(arg);
+        // A file named on the command line that cannot be read is the caller's mistake.
+        if (!cert && cert.code() == Code::io) return Error(Code::usage, cert.error().detail());
+        nc.cert.emplace(CG_TRY(std::move(cert)));
         nc.origin = arg;
         return nc;
     }

@@ -4,7 +4,7 @@
 
 run "$CARDGATE_BIN" --config "$CONF" --json list
 expect "list succeeds" 0 ok
-labels=$(printf '%s' "$out" | jq -r '[.slots[].token.label // empty] | sort | join(",")')
+labels=$(printf '%s' "$out" | jq -r '[.slots[].token | select(.initialized != false) | .label] | sort | join(",")')
 check "list shows every fixture badge ($labels)" \
     test "$labels" = "alice-ec256,alice-ec384,alice-rsa2048,alice-rsa4096,bob,copied,hostile,two-certs"
 n=$(printf '%s' "$out" | jq '[.slots[].token | select(.label == "two-certs") | .certificates[]] | length')

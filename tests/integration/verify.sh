@@ -28,7 +28,7 @@ notyet            cert_not_yet_valid  cert_not_yet_valid cert_not_yet_valid
 revoked           cert_revoked        cert_revoked  cert_revoked
 wrong-eku         cert_eku            cert_eku      cert_eku
 no-digsig         cert_key_usage      cert_key_usage cert_key_usage
-nonca-issued      cert_not_ca         cert_not_ca   cert_not_ca
+nonca-issued      cert_untrusted      cert_untrusted cert_untrusted
 CASES
 
 # The look-alike CA has the issuing CA's name but another key: the signature
@@ -37,6 +37,11 @@ verify login "$FIX/certs/lookalike-issued.pem"
 code=$(printf '%s' "$out" | jq -r '.error.code')
 check "look-alike CA issued certificate is refused (exit 1, $code)" \
     test "$rc" -eq 1 -a \( "$code" = cert_bad_signature -o "$code" = cert_untrusted \)
+
+# Even when the administrator lists the non-CA "intermediate", it cannot issue.
+sed "s|^intermediates = \[|intermediates = [\"$FIX/pki/nonca-intermediate.pem\", |" "$CONF" >"$TMP/nonca.conf"; chmod 600 "$TMP/nonca.conf"
+run "$CARDGATE_BIN" --config "$TMP/nonca.conf" --json verify "$FIX/certs/nonca-issued.pem"
+expect "a certificate issued by a non-CA certificate is refused even when that one is configured" 1 cert_not_ca
 
 # DER input is accepted like PEM.
 verify login "$FIX/certs/alice-ec256.der"
@@ -53,7 +58,7 @@ printf 'not a certificate' >"$TMP/garbage.pem"
 verify login "$TMP/garbage.pem"
 expect "garbage certificate file is cert_parse" 1 cert_parse
 verify login "$TMP/missing.pem"
-check "missing certificate file fails (exit $rc)" test "$rc" -ne 0
+expect "missing certificate file is a usage error" 2 usage
 run "$CARDGATE_BIN" --config "$CONF" --json verify --purpose sudo "$FIX/certs/alice-ec256.pem"
 expect "unknown purpose is a usage error" 2 usage
 
