@@ -21,15 +21,15 @@ Result<SecretBuffer> read_pin_source(std::string_view source) {
 
     const std::string p(path);
     const int fd = ::open(p.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) return Error(Code::io, "pin-source " + p + ": " + std::strerror(errno));
+    if (fd < 0) return Error(Code::usage, "pin-source " + p + ": " + std::strerror(errno));
     struct stat st {};
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         ::close(fd);
-        return Error(Code::io, "pin-source " + p + ": not a regular file");
+        return Error(Code::usage, "pin-source " + p + ": not a regular file");
     }
     if (st.st_mode & (S_IRWXG | S_IRWXO)) {
         ::close(fd);
-        return Error(Code::io, "pin-source " + p + ": readable or writable by group or others (chmod 600)");
+        return Error(Code::usage, "pin-source " + p + ": readable or writable by group or others (chmod 600)");
     }
     unsigned char buf[max_pin_length + 2];
     ssize_t n = 0;
@@ -39,7 +39,7 @@ Result<SecretBuffer> read_pin_source(std::string_view source) {
     ::close(fd);
     if (n < 0) {
         OPENSSL_cleanse(buf, sizeof buf);
-        return Error(Code::io, "pin-source " + p + ": " + std::strerror(read_errno));
+        return Error(Code::usage, "pin-source " + p + ": " + std::strerror(read_errno));
     }
     std::size_t len = 0;
     while (len < got && buf[len] != '\n' && buf[len] != '\r') ++len;

@@ -37,7 +37,7 @@ run "$CARDGATE_BIN" --config "$CONF" --json prove --pin-source "file:$EMPTY" "pk
 expect "empty PIN is refused before the card is asked" 3 p11_pin_invalid
 chmod 644 "$PINF"
 prove "pkcs11:token=alice-ec256;id=%01"
-check "a world-readable PIN file is refused (exit $rc)" test "$rc" -ne 0
+expect "a world-readable PIN file is refused" 2 usage
 chmod 600 "$PINF"
 run "$CARDGATE_BIN" --config "$CONF" --json prove "pkcs11:token=alice-ec256;id=%01" </dev/null
 check "no terminal and no PIN source: PIN required, nothing hangs (exit $rc)" test "$rc" -eq 3
