@@ -106,10 +106,17 @@ Json describe_token(const std::shared_ptr<p11::Module>& module, const p11::Token
 }  // namespace
 
 int cmd_list(const Options& o, Output& out) {
-    if (!o.args.empty()) return out.fail(Error(Code::usage, "list takes no arguments"));
+    if (o.args.size() > 1 || (o.args.size() == 1 && !o.args[0].starts_with("pkcs11:")))
+        return out.fail(Error(Code::usage, "list takes at most one pkcs11: URI selecting tokens"));
+    std::optional<p11::Uri> filter;
+    if (!o.args.empty()) {
+        auto u = p11::Uri::parse(o.args[0]);
+        if (!u) return out.fail(u.error());
+        filter = std::move(*u);
+    }
     auto cfg = load_config(o);
     if (!cfg) return out.fail(cfg.error());
-    auto module = load_module(o, *cfg);
+    auto module = load_module(o, *cfg, filter ? &*filter : nullptr);
     if (!module) return out.fail(module.error());
     const auto& mi = (*module)->info();
     out.line("module " + mi.path + "  (" + mi.manufacturer + ", " + mi.description + " " + mi.library_version() + ")");
@@ -120,6 +127,7 @@ int cmd_list(const Options& o, Output& out) {
     Json js = Json::array();
     std::size_t tokens = 0;
     for (const auto& s : *slots) {
+        if (filter && !(s.token && filter->matches(*s.token))) continue;
         Json j = {{"id", s.id}, {"description", s.description}, {"manufacturer", s.manufacturer},
                   {"token_present", s.token_present}};
         out.line("slot " + std::to_string(s.id) + "  " + s.description + (s.token_present ? "" : "  (no token)"));
@@ -135,8 +143,9 @@ int cmd_list(const Options& o, Output& out) {
     }
     out.doc()["slots"] = js;
     if (tokens == 0) {
-        out.line("no token present");
-        return out.fail(Error(Code::p11_no_token, "no slot of " + mi.path + " holds a token"));
+        out.line(filter ? "no token matches " + filter->to_string() : "no token present");
+        return out.fail(Error(Code::p11_no_token, filter ? "no token of " + mi.path + " matches the URI"
+                                                        : "no slot of " + mi.path + " holds a token"));
     }
     return out.finish(Code::ok);
 }

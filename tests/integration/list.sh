@@ -16,6 +16,14 @@ check "sign mechanisms are listed" contains "$mechs" "CKM_RSA_PKCS_PSS"
 run "$CARDGATE_BIN" --config "$CONF" list
 check "human list shows the PIN state" contains "$out" "PIN       ok"
 
+run "$CARDGATE_BIN" --config "$CONF" --json list 'pkcs11:token=bob'
+n=$(printf '%s' "$out" | jq '[.slots[] | select(.token)] | length')
+check "list with a URI shows only the matching badge ($n)" test "$n" = 1
+run "$CARDGATE_BIN" --config "$CONF" --json list 'pkcs11:token=nobody'
+expect "list with a URI matching nothing" 3 p11_no_token
+run "$CARDGATE_BIN" --config "$CONF" --json list 'pkcs11:token=%'
+expect "list with a malformed URI" 2 uri_syntax
+
 run "$CARDGATE_BIN" --config "$CONF" --json list --module /nonexistent/module.so
 expect "a missing module is a token error" 3 p11_load
 
