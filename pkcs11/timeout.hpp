@@ -28,6 +28,8 @@
 #include <type_traits>
 #include <utility>
 
+#include <openssl/crypto.h>
+
 #include "src/result.hpp"
 
 namespace cardgate::p11 {
@@ -75,6 +77,10 @@ auto with_timeout(std::chrono::milliseconds limit, F&& f, OnTimeout&& on_timeout
             // is always a caller thread, never this detached one.
             job.reset();
             detail::t_current_call = nullptr;
+            // Free this thread's OpenSSL state (error queue, DRBG) now, before
+            // the caller can exit: left to the thread-exit handler it races
+            // process exit and shows up as a leak.
+            OPENSSL_thread_stop();
             std::lock_guard<std::mutex> lock(shared->m);
             shared->result = std::move(r);
             shared->cv.notify_all();
