@@ -1,5 +1,6 @@
 #include "pkcs11/module.hpp"
 
+#include <algorithm>
 #include <dlfcn.h>
 
 #include <map>
@@ -7,6 +8,11 @@
 #include "pkcs11/ckr.hpp"
 
 namespace cardgate::p11 {
+
+namespace {
+constexpr CK_ULONG kMaxSlots = 4096;
+}  // namespace
+
 
 namespace detail {
 
@@ -159,11 +165,13 @@ Result<std::vector<SlotInfo>> Module::slots(bool token_present_only) {
         for (int attempt = 0;; ++attempt) {  // the list may grow between the two calls (hotplug)
             CK_ULONG n = 0;
             CG_TRY_VOID(CG_P11_CALL(fl, C_GetSlotList, present, nullptr, &n));
+            // A hostile or broken module must not make us allocate without bound.
+            if (n > kMaxSlots) return Error(Code::p11_device_error, "C_GetSlotList: " + std::to_string(n) + " slots");
             ids.resize(n);
             CK_RV rv = CG_P11_INVOKE(fl, C_GetSlotList, present, ids.data(), &n);
             if (rv == CKR_BUFFER_TOO_SMALL && attempt < 3) continue;
             CG_TRY_VOID(check("C_GetSlotList", rv));
-            ids.resize(n);
+            ids.resize(std::min<CK_ULONG>(n, ids.size()));  // never grow: no phantom slot 0 entries
             break;
         }
         std::vector<SlotInfo> out;

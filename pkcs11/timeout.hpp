@@ -73,8 +73,12 @@ auto with_timeout(std::chrono::milliseconds limit, F&& f, OnTimeout&& on_timeout
                 r.emplace(Error(Code::internal, "exception during a card operation"));
             }
             // Drop the callable's captures (shared_ptrs to the module and session)
-            // before the caller can see the result, so the last owner of a Module
-            // is always a caller thread, never this detached one.
+            // before the caller can see the result, so that when the call returns
+            // in time the last owner of a Module is a caller thread. After a
+            // timeout this thread may end up the last owner and run C_Finalize and
+            // dlclose itself, whenever the hung call returns; a long-running
+            // process must therefore keep poisoned modules alive (the CLI leaves
+            // with _Exit instead).
             job.reset();
             detail::t_current_call = nullptr;
             // Free this thread's OpenSSL state (error queue, DRBG) now, before

@@ -11,6 +11,8 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include "config.hpp"
 
+#include "pkcs11/uri.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -128,6 +130,57 @@ const PurposeConfig& Config::purpose(Purpose p) const {
 
 // ----------------------------------------------------------------- protected files
 
+namespace {
+
+// Whoever can write a file that decides who is trusted decides who logs in: it
+// must belong to root or to us, and be writable by nobody else (group write
+// only for root's group). OpenSSH's safe_path() makes the same checks.
+Status check_ownership(const std::string& path, const struct stat& st, std::string_view what) {
+    if (st.st_uid != 0 && st.st_uid != ::geteuid())
+        return Error(Code::config_file, path + ": " + std::string(what) + " is owned by uid " +
+                                            std::to_string(st.st_uid) + ", not by root or the current user (uid " +
+                                            std::to_string(::geteuid()) + ")");
+    if (st.st_mode & S_IWOTH) {
+        // A sticky world-writable directory (/tmp) lets nobody replace what is not theirs.
+        if (!(S_ISDIR(st.st_mode) && (st.st_mode & S_ISVTX)))
+            return Error(Code::config_file, path + ": " + std::string(what) +
+                                                " is world-writable; anyone could change who is trusted (fix: chmod o-w " +
+                                                path + ")");
+    }
+    if ((st.st_mode & S_IWGRP) && st.st_gid != 0 && !(S_ISDIR(st.st_mode) && (st.st_mode & S_ISVTX)))
+        return Error(Code::config_file, path + ": " + std::string(what) + " is writable by group " +
+                                            std::to_string(st.st_gid) + " (fix: chmod g-w " + path + ")");
+    return {};
+}
+
+// Every directory above the file passes the same test, so nobody can rename
+// another file into its place.
+Status check_ancestors(const std::string& path) {
+    std::string dir = path;
+    for (;;) {
+        const auto slash = dir.find_last_of('/');
+        if (slash == std::string::npos) return {};
+        dir = slash == 0 ? "/" : dir.substr(0, slash);
+        struct stat st {};
+        if (::stat(dir.c_str(), &st) != 0)
+            return Error(Code::config_io, dir + ": cannot stat: " + std::generic_category().message(errno));
+        CG_TRY_VOID(check_ownership(dir, st, "directory"));
+        if (dir == "/") return {};
+    }
+}
+
+}  // namespace
+
+Status check_trusted_file(const std::string& path) {
+    if (path.empty() || path.front() != '/') return Error(Code::config_file, path + ": must be an absolute path");
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0)
+        return Error(Code::config_file, path + ": cannot stat: " + std::generic_category().message(errno));
+    if (!S_ISREG(st.st_mode)) return Error(Code::config_file, path + ": is not a regular file");
+    CG_TRY_VOID(check_ownership(path, st, "file"));
+    return check_ancestors(path);
+}
+
 Result<std::string> read_protected_file(const std::string& path, std::size_t max_size) {
     auto sys = [&](Code c, std::string_view what) {
         return Error(c, path + ": " + std::string(what) + ": " + std::generic_category().message(errno));
@@ -143,13 +196,8 @@ Result<std::string> read_protected_file(const std::string& path, std::size_t max
     struct stat st {};
     if (::fstat(fd, &st) != 0) return sys(Code::config_io, "cannot stat");
     if (!S_ISREG(st.st_mode)) return Error(Code::config_file, path + ": is not a regular file");
-    if (st.st_mode & S_IWOTH)
-        return Error(Code::config_file, path + ": is world-writable; anyone could change who is trusted "
-                                               "(fix: chmod o-w " + path + ")");
-    if (st.st_uid != 0 && st.st_uid != ::geteuid())
-        return Error(Code::config_file, path + ": is owned by uid " + std::to_string(st.st_uid) +
-                                            ", not by root or the current user (uid " +
-                                            std::to_string(::geteuid()) + ")");
+    CG_TRY_VOID(check_ownership(path, st, "file"));
+    CG_TRY_VOID(check_ancestors(path));
     if (static_cast<std::uint64_t>(st.st_size) > max_size)
         return Error(Code::config_file, path + ": is larger than " + std::to_string(max_size) + " bytes");
 
@@ -389,10 +437,16 @@ Status Parser::token(const toml::table& root, TokenConfig& out) const {
     CG_TRY_VOID(only_keys(*t, "token", {"module", "uri", "timeout", "wait_for_card"}));
     if (auto m = CG_TRY(path_value(*t, "token", "module"))) out.module = *m;
     if (auto u = CG_TRY(string(*t, "token", "uri"))) {
-        // Only the scheme is checked here; RFC 7512 parsing belongs to pkcs11/.
-        if (u->value.rfind("pkcs11:", 0) != 0)
+        // Parsed now, so a bad filter is a config error at load time with its
+        // line, not a surprise at the first login. It only selects tokens and
+        // objects: a PIN or a module in it would be a secret in a config file
+        // or a second, unchecked module setting.
+        auto uri = p11::Uri::parse(u->value);
+        if (!uri) return fail(Code::config_value, *u->node, "token.uri", uri.error().detail());
+        if (uri->has_pin_value() || uri->pin_source || uri->module_path || uri->module_name)
             return fail(Code::config_value, *u->node, "token.uri",
-                        quote(u->value) + " is not a PKCS#11 URI (RFC 7512: it must start with \"pkcs11:\")");
+                        "selects tokens and objects only: pin-value, pin-source, module-path and module-name are "
+                        "not allowed here");
         out.uri = u->value;
     }
     if (auto d = CG_TRY(duration(*t, "token", "timeout", false))) out.timeout = *d;
@@ -420,9 +474,10 @@ Status Parser::trust(const toml::table& root, TrustConfig& out) const {
 
     auto rev = CG_TRY(string(*t, "trust", "revocation"));
     if (!rev) {
-        if (!out.crls.empty())
-            return fail(Code::config_missing, t->source(), "trust.revocation",
-                        "required when trust.crls is set: \"crl\" to check them or \"none\" to not");
+        // No silent default for a security control: turning revocation off
+        // must be written down.
+        return fail(Code::config_missing, t->source(), "trust.revocation",
+                    "required: \"crl\" to check certificates against trust.crls, or \"none\" to not check revocation");
     } else if (rev->value == "none") {
         out.revocation.clear();
     } else if (rev->value == "crl") {

@@ -91,9 +91,17 @@ std::string eku_display_name(std::string_view oid);
 
 // Reads a file that decides who is trusted (the config, an anchor, a CRL).
 // Refuses (Code::config_file) a file that is not a regular file, is
-// world-writable, or is owned by neither root nor the effective user: whoever
+// writable by others (or by a group other than root's), sits in a directory
+// that is, or is owned by neither root nor the effective user: whoever
 // can edit it decides who logs in. Code::config_io when it cannot be opened or
 // read. The checks are made on the opened descriptor (no check-then-open race).
 Result<std::string> read_protected_file(const std::string& path, std::size_t max_size = 4u << 20);
+
+// The same ownership and permission checks for a file that is used but not
+// read here (the PKCS#11 module, which is loaded as code into login
+// processes), and for every directory above it: owned by root or the effective
+// user, not writable by others (a sticky directory such as /tmp excepted), not
+// group-writable except by root's group. Code::config_file naming the culprit.
+Status check_trusted_file(const std::string& path);
 
 }  // namespace cardgate

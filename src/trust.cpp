@@ -191,9 +191,16 @@ Status add_crls(const TrustConfig& cfg, X509_STORE* store) {
         const std::string bytes = CG_TRY(read_config_named(cfg, "crls", path));
         auto crls = parse_crls(bytes);
         if (!crls) return Error(Code::config_file, config_where(cfg, "crls") + ": " + path + ": " + crls.error().detail());
-        for (const auto& crl : *crls)
+        for (const auto& crl : *crls) {
+            // RFC 5280 section 5.1.2.5: nextUpdate MUST be present. Without it
+            // OpenSSL would treat the CRL as current forever, so a CA whose CRL
+            // job broke would silently stop revoking anything.
+            if (X509_CRL_get0_nextUpdate(crl.get()) == nullptr)  // get0: owned by crl
+                return Error(Code::config_file,
+                             config_where(cfg, "crls") + ": " + path + ": CRL has no nextUpdate (RFC 5280 5.1.2.5)");
             if (X509_STORE_add_crl(store, crl.get()) != 1)  // the store takes its own reference
                 return Error(Code::crypto, "X509_STORE_add_crl: " + ossl::last_error());
+        }
     }
     return {};
 }

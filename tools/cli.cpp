@@ -66,8 +66,42 @@ std::string config_path(const Options& o) {
     return "/etc/cardgate/cardgate.conf";
 }
 
+namespace {
+
+// Text from a card (labels, serials, subjects) is attacker-chosen bytes: never
+// let a control character or an invalid UTF-8 sequence reach a terminal,
+// where escape sequences could rewrite what the person sees.
+std::string printable(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (std::size_t i = 0; i < s.size();) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c >= 0x20 && c < 0x7f) {
+            out.push_back(static_cast<char>(c));
+            ++i;
+            continue;
+        }
+        std::size_t len = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c < 0xe0 ? 2 : 0;
+        bool ok = len != 0 && i + len <= s.size();
+        for (std::size_t k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(s[i + k]) & 0xc0) == 0x80;
+        if (ok) {
+            out.append(s.substr(i, len));
+            i += len;
+        } else {
+            static const char digits[] = "0123456789abcdef";
+            out += "\\x";
+            out.push_back(digits[c >> 4]);
+            out.push_back(digits[c & 15]);
+            ++i;
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
 void Output::line(const std::string& s) const {
-    if (!json_) std::cout << s << '\n';
+    if (!json_) std::cout << printable(s) << '\n';
 }
 
 int Output::finish(Code code) {
@@ -75,7 +109,8 @@ int Output::finish(Code code) {
     if (json_) {
         doc_["ok"] = code == Code::ok;
         if (code != Code::ok && !doc_.contains("error")) doc_["error"] = {{"code", name(code)}, {"message", describe(code)}};
-        std::cout << doc_.dump(2) << '\n';
+        // Invalid UTF-8 from a card becomes U+FFFD instead of an exception.
+        std::cout << doc_.dump(2, ' ', false, Json::error_handler_t::replace) << '\n';
     }
     std::cout.flush();
     return exit_code(code);
@@ -86,7 +121,7 @@ int Output::fail(const Error& e) {
         doc_["error"] = {{"code", name(e.code())}, {"message", e.message()}};
     } else {
         std::cout.flush();
-        std::cerr << "cardgate: " << e.message() << '\n';
+        std::cerr << "cardgate: " << printable(e.message()) << '\n';
     }
     return finish(e.code());
 }

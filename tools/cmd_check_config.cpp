@@ -14,6 +14,13 @@ int cmd_check_config(const Options& o, Output& out) {
     if (!cfg) return out.fail(cfg.error());
     auto store = TrustStore::create(cfg->trust);
     if (!store) return out.fail(store.error());
+    // The module is checked, not loaded: loading runs its code.
+    if (auto m = check_trusted_file(cfg->token.module); !m)
+        return out.fail(Error(m.code(), "token.module: " + m.error().detail()));
+    if (cfg->mapping.bindings) {
+        auto b = read_protected_file(*cfg->mapping.bindings);
+        if (!b) return out.fail(Error(b.code(), "mapping.bindings: " + b.error().detail()));
+    }
     out.line(path + ": OK");
     out.line("  token.module   " + cfg->token.module);
     out.line("  trust.anchors  " + std::to_string(cfg->trust.anchors.size()) + " file(s), intermediates " +

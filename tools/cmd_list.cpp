@@ -110,7 +110,7 @@ int cmd_list(const Options& o, Output& out) {
         return out.fail(Error(Code::usage, "list takes at most one pkcs11: URI selecting tokens"));
     std::optional<p11::Uri> filter;
     if (!o.args.empty()) {
-        auto u = p11::Uri::parse(o.args[0]);
+        auto u = uri_argument(o.args[0]);
         if (!u) return out.fail(u.error());
         filter = std::move(*u);
     }

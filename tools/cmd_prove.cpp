@@ -10,11 +10,10 @@ namespace cardgate::cli {
 
 namespace {
 
-// The PIN, from (in order) the URI's pin-value, the URI's pin-source,
+// The PIN, from (in order) the URI's pin-source,
 // --pin-source, the PIN pad, the terminal. nullopt = use the PIN pad.
 Result<std::optional<SecretBuffer>> obtain_pin(const Options& o, const p11::Uri& uri, const p11::TokenInfo& t,
                                                Output& out) {
-    if (uri.has_pin_value()) return std::optional<SecretBuffer>(SecretBuffer(uri.pin_value->data(), uri.pin_value->size()));
     if (uri.pin_source) return std::optional<SecretBuffer>(CG_TRY(read_pin_source(*uri.pin_source)));
     if (o.pin_source) return std::optional<SecretBuffer>(CG_TRY(read_pin_source(*o.pin_source)));
     if (t.protected_auth_path()) {
@@ -35,7 +34,7 @@ int cmd_prove(const Options& o, Output& out) {
     if (!purpose) return out.fail(purpose.error());
     auto cfg = load_config(o);
     if (!cfg) return out.fail(cfg.error());
-    auto uri = p11::Uri::parse(o.args[0]);
+    auto uri = uri_argument(o.args[0]);
     if (!uri) return out.fail(uri.error());
     if (uri->type && *uri->type != p11::ObjectClass::certificate && *uri->type != p11::ObjectClass::private_key)
         return out.fail(Error(Code::usage, "the URI must name a certificate (type=cert) or its key (type=private)"));

@@ -9,10 +9,23 @@ namespace cardgate::cli {
 Result<Config> load_config(const Options& o) { return Config::load(config_path(o)); }
 
 Result<std::shared_ptr<p11::Module>> load_module(const Options& o, const Config& cfg, const p11::Uri* uri) {
-    std::string path = cfg.token.module;
-    if (o.module) path = *o.module;
-    else if (uri && uri->module_path) path = *uri->module_path;
+    // The module is code that runs with our privileges: only the config or an
+    // explicit --module names it, never a URI someone pasted.
+    if (uri && (uri->module_path || uri->module_name))
+        return Error(Code::usage, "module-path and module-name in a URI are not honoured: set token.module or use --module");
+    const std::string path = o.module.value_or(cfg.token.module);
+    CG_TRY_VOID(check_trusted_file(path));
     return p11::Module::load(path, cfg.token.timeout);
+}
+
+Result<p11::Uri> uri_argument(const std::string& arg) {
+    auto uri = CG_TRY(p11::Uri::parse(arg));
+    // argv is readable by every local user (/proc/PID/cmdline) and cannot be
+    // wiped reliably: a PIN never travels there.
+    if (uri.has_pin_value())
+        return Error(Code::usage, "pin-value in a command-line URI is visible to every user of this machine; use "
+                                  "pin-source=file:PATH or --pin-source file:PATH");
+    return uri;
 }
 
 Result<NamedCertificate> certificate_argument(const Options& o, const Config& cfg, const std::string& arg) {
@@ -25,7 +38,7 @@ Result<NamedCertificate> certificate_argument(const Options& o, const Config& cf
         nc.origin = arg;
         return nc;
     }
-    auto uri = CG_TRY(p11::Uri::parse(arg));
+    auto uri = CG_TRY(uri_argument(arg));
     if (uri.type && *uri.type != p11::ObjectClass::certificate && *uri.type != p11::ObjectClass::private_key)
         return Error(Code::usage, "the URI must name a certificate (type=cert) or its key (type=private)");
     uri.type = p11::ObjectClass::certificate;

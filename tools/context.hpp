@@ -20,6 +20,9 @@ Result<Config> load_config(const Options& o);
 Result<std::shared_ptr<p11::Module>> load_module(const Options& o, const Config& cfg,
                                                  const p11::Uri* uri = nullptr);
 
+// A pkcs11: URI from the command line: RFC 7512, and no pin-value (argv is public).
+Result<p11::Uri> uri_argument(const std::string& arg);
+
 // A certificate named on the command line, with where it came from.
 struct NamedCertificate {
     std::optional<Certificate> cert;

@@ -25,15 +25,24 @@ Result<SecretBuffer> prompt_pin(const std::string& prompt) {
 
     SecretBuffer pin(max_pin_length);
     bool too_long = false;
+    bool ended = false;  // a newline ended the line: anything else (EOF, error, signal) cancels
     unsigned char c;
-    ssize_t n;
-    while ((n = ::read(fd, &c, 1)) == 1 && c != '\n' && c != '\r') {
+    while (::read(fd, &c, 1) == 1) {
+        if (c == '\n' || c == '\r') {
+            ended = true;
+            break;
+        }
         if (!pin.push_back(c)) too_long = true;
     }
     c = 0;
     if (is_tty) ::tcsetattr(fd, TCSAFLUSH, &saved);
     if (::write(fd, "\n", 1) < 0) { /* cosmetic */ }
     ::close(fd);
+    if (!ended) {
+        // Never send a partial PIN to the card: it would spend a try.
+        pin.clear();
+        return Error(Code::p11_pin_required, "PIN entry cancelled");
+    }
     if (too_long) return Error(Code::p11_pin_invalid, "PIN longer than " + std::to_string(max_pin_length) + " characters");
     if (pin.empty()) return Error(Code::p11_pin_invalid, "empty PIN");
     return pin;

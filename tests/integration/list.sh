@@ -25,7 +25,15 @@ run "$CARDGATE_BIN" --config "$CONF" --json list 'pkcs11:token=%'
 expect "list with a malformed URI" 2 uri_syntax
 
 run "$CARDGATE_BIN" --config "$CONF" --json list --module /nonexistent/module.so
-expect "a missing module is a token error" 3 p11_load
+expect "a missing module is refused" 2 config_file
+cp "$SOFTHSM2_MODULE" "$TMP/module.so"; chmod 666 "$TMP/module.so"
+run "$CARDGATE_BIN" --config "$CONF" --json list --module "$TMP/module.so"
+expect "a world-writable module is never loaded" 2 config_file
+chmod 644 "$TMP/module.so"; printf 'not ELF' >"$TMP/fake.so"
+run "$CARDGATE_BIN" --config "$CONF" --json list --module "$TMP/fake.so"
+expect "a file that is not a PKCS#11 module" 3 p11_load
+run "$CARDGATE_BIN" --config "$CONF" --json list "pkcs11:token=bob?module-path=$TMP/module.so"
+expect "module-path in a URI is not honoured" 2 usage
 
 # check-config: valid, and each kind of malformed file named with file:line.
 run "$CARDGATE_BIN" --config "$CONF" --json check-config
@@ -59,6 +67,7 @@ EOF2
 bad missing-anchor config_file "/nonexistent/root.pem" <<EOF2
 [trust]
 anchors = ["/nonexistent/root.pem"]
+revocation = "none"
 EOF2
 bad ocsp-not-yet config_value "ocsp" <<EOF2
 [trust]
@@ -72,11 +81,34 @@ EOF2
 bad unknown-purpose config_unknown_key "purpose" <<EOF2
 [trust]
 anchors = ["$anchor"]
+revocation = "none"
 [purpose.sudo]
 eku = []
 EOF2
 
-printf '[trust]\nanchors = ["%s"]\n' "$anchor" >"$TMP/ww.conf"; chmod 666 "$TMP/ww.conf"
+bad no-revocation config_missing "trust.revocation" <<EOF2
+[trust]
+anchors = ["$anchor"]
+EOF2
+bad uri-with-pin config_value "token.uri" <<EOF2
+[token]
+uri = "pkcs11:token=alice?pin-value=123456"
+[trust]
+anchors = ["$anchor"]
+revocation = "none"
+EOF2
+bad uri-malformed config_value "$TMP/uri-malformed.conf:2:" <<EOF2
+[token]
+uri = "pkcs11:bogus=1"
+[trust]
+anchors = ["$anchor"]
+revocation = "none"
+EOF2
+sed 's|^module = .*|module = "/nonexistent/pkcs11.so"|' "$CONF" >"$TMP/nomod.conf"; chmod 600 "$TMP/nomod.conf"
+run "$CARDGATE_BIN" --config "$TMP/nomod.conf" --json check-config
+expect "check-config: a missing module" 2 config_file
+
+printf '[trust]\nanchors = ["%s"]\nrevocation = "none"\n' "$anchor" >"$TMP/ww.conf"; chmod 666 "$TMP/ww.conf"
 run "$CARDGATE_BIN" --config "$TMP/ww.conf" --json check-config
 expect "a world-writable config is refused" 2 config_file
 run "$CARDGATE_BIN" --config "$TMP/none.conf" --json check-config

@@ -29,9 +29,14 @@ prove "pkcs11:token=copied;id=%01"
 expect "copied certificate without its key fails the proof" 1 proof_bad_signature
 
 # PIN problems.
-prove "pkcs11:token=alice-ec256;id=%01?pin-value=000000"
+WRONG=$(pin_file 000000)
+run "$CARDGATE_BIN" --config "$CONF" --json prove --pin-source "file:$WRONG" "pkcs11:token=alice-ec256;id=%01"
 expect "wrong PIN" 3 p11_pin_incorrect
 check "wrong PIN error does not echo the PIN" bash -c '! grep -q 000000 <<<"$1$2"' _ "$out" "$err"
+run "$CARDGATE_BIN" --config "$CONF" --json prove "pkcs11:token=alice-ec256;id=%01?pin-value=123456"
+expect "a PIN on the command line (pin-value) is refused: argv is public" 2 usage
+run "$CARDGATE_BIN" --config "$CONF" --json prove "pkcs11:token=alice-ec256;id=%01?pin-source=file:$PINF"
+expect "pin-source in the URI is honoured" 0 ok
 EMPTY="$TMP/empty.pin"; : >"$EMPTY"; chmod 600 "$EMPTY"
 run "$CARDGATE_BIN" --config "$CONF" --json prove --pin-source "file:$EMPTY" "pkcs11:token=alice-ec256;id=%01"
 expect "empty PIN is refused before the card is asked" 3 p11_pin_invalid

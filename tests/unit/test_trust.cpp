@@ -14,6 +14,10 @@
 #include <string>
 #include <thread>
 
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "src/ossl.hpp"
 #include "src/trust.hpp"
 
 namespace cardgate {
@@ -366,7 +370,7 @@ BOOST_AUTO_TEST_CASE(the_fixture_config_loads_and_validates_alice) {
 }
 
 BOOST_AUTO_TEST_CASE(missing_anchor_file_is_config_file_naming_key_and_file) {
-    auto cfg = Config::parse("[trust]\nanchors = [\"/nonexistent/root.pem\"]\n", "/etc/cardgate/cardgate.conf");
+    auto cfg = Config::parse("[trust]\nanchors = [\"/nonexistent/root.pem\"]\nrevocation = \"none\"\n", "/etc/cardgate/cardgate.conf");
     BOOST_REQUIRE(cfg.ok());
     auto r = TrustStore::create(cfg->trust);
     BOOST_REQUIRE(!r.ok());
@@ -458,4 +462,75 @@ BOOST_AUTO_TEST_CASE(verify_errors_map_to_precise_codes) {
     BOOST_TEST(code_for_verify_error(X509_V_ERR_EE_KEY_TOO_SMALL, 0) == Code::cert_weak_algorithm);
     BOOST_TEST(code_for_verify_error(X509_V_ERR_CA_MD_TOO_WEAK, 0) == Code::cert_weak_algorithm);
     BOOST_TEST(code_for_verify_error(X509_V_ERR_UNHANDLED_CRITICAL_EXTENSION, 0) == Code::cert_policy);
+}
+
+// ----------------------------------------------------------------- CRL without nextUpdate
+
+namespace {
+
+// Writes `pem` to a private temporary file and returns its path.
+std::string temp_file(const std::string& pem) {
+    char tmpl[] = "/tmp/cardgate-trust-XXXXXX";
+    const int fd = mkstemp(tmpl);
+    BOOST_REQUIRE(fd >= 0);
+    BOOST_REQUIRE(write(fd, pem.data(), pem.size()) == static_cast<ssize_t>(pem.size()));
+    close(fd);
+    return tmpl;
+}
+
+template <class Write>
+std::string pem_of(Write write) {
+    ossl::BioPtr bio(BIO_new(BIO_s_mem()));
+    BOOST_REQUIRE(write(bio.get()) == 1);
+    char* data = nullptr;
+    const long n = BIO_get_mem_data(bio.get(), &data);
+    return std::string(data, static_cast<std::size_t>(n));
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(crl_without_next_update_is_refused_at_load) {
+    // A root made here, and a CRL it signs that has no nextUpdate: OpenSSL
+    // alone would treat it as current forever (RFC 5280 5.1.2.5 requires it).
+    ossl::EvpPkeyPtr key(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
+    BOOST_REQUIRE(key);
+    ossl::X509Ptr ca(X509_new());
+    X509_set_version(ca.get(), 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(ca.get()), 1);
+    X509_gmtime_adj(X509_getm_notBefore(ca.get()), -3600);
+    X509_gmtime_adj(X509_getm_notAfter(ca.get()), 3600);
+    X509_NAME* n = X509_get_subject_name(ca.get());  // get0-style: owned by ca
+    X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("No NextUpdate CA"), -1, -1, 0);
+    X509_set_issuer_name(ca.get(), n);
+    X509_set_pubkey(ca.get(), key.get());
+    X509V3_CTX v3;
+    X509V3_set_ctx(&v3, ca.get(), ca.get(), nullptr, nullptr, 0);
+    for (auto [nid, value] : {std::pair{NID_basic_constraints, "critical,CA:TRUE"},
+                              std::pair{NID_key_usage, "critical,keyCertSign,cRLSign"},
+                              std::pair{NID_subject_key_identifier, "hash"}}) {
+        X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &v3, nid, value);  // owned: freed below
+        BOOST_REQUIRE(ext);
+        X509_add_ext(ca.get(), ext, -1);  // copies
+        X509_EXTENSION_free(ext);
+    }
+    BOOST_REQUIRE(X509_sign(ca.get(), key.get(), EVP_sha256()) > 0);
+
+    ossl::X509CrlPtr crl(X509_CRL_new());
+    X509_CRL_set_version(crl.get(), 1);
+    X509_CRL_set_issuer_name(crl.get(), n);
+    ASN1_TIME* last = ASN1_TIME_adj(nullptr, std::time(nullptr), -700, 0);  // owned: freed below
+    X509_CRL_set1_lastUpdate(crl.get(), last);                              // set1: copies
+    ASN1_TIME_free(last);
+    BOOST_REQUIRE(X509_CRL_sign(crl.get(), key.get(), EVP_sha256()) > 0);
+    BOOST_REQUIRE(X509_CRL_get0_nextUpdate(crl.get()) == nullptr);
+
+    TrustConfig t;
+    t.anchors = {temp_file(pem_of([&](BIO* b) { return PEM_write_bio_X509(b, ca.get()); }))};
+    t.crls = {temp_file(pem_of([&](BIO* b) { return PEM_write_bio_X509_CRL(b, crl.get()); }))};
+    t.revocation = {RevocationSource::crl};
+    auto s = TrustStore::create(t);
+    BOOST_TEST(s.code() == Code::config_file);
+    if (!s.ok()) BOOST_TEST(s.error().detail().find("nextUpdate") != std::string::npos, s.error().detail());
+    unlink(t.anchors[0].c_str());
+    unlink(t.crls[0].c_str());
 }
