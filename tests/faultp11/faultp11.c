@@ -42,7 +42,7 @@
 static CK_FUNCTION_LIST* real;
 static CK_FUNCTION_LIST table;
 static void* real_handle;
-static int removed; /* set by a successful C_Login under removed_after_login */
+static _Atomic int removed; /* set by a successful C_Login under removed_after_login; read by every thread */
 
 /* ------------------------------------------------------------------ faults */
 
@@ -50,6 +50,7 @@ struct faults {
     int bad; /* an unknown name was given */
     int hang_sign, removed_sign, removed_after_login, corrupt_sign, hide_keys, hide_certs;
     int pin_pad, pin_counter, no_pss, only_x509;
+    int hostile_label, huge_attr, many_slots;
     long slow_sign_ms;
 };
 
@@ -70,6 +71,9 @@ static void parse_item(struct faults* f, const char* item) {
     FLAG(pin_counter)
     FLAG(no_pss)
     FLAG(only_x509)
+    FLAG(hostile_label)
+    FLAG(huge_attr)
+    FLAG(many_slots)
 #undef FLAG
     if (strncmp(item, "slow_sign=", 10) == 0) {
         char* end = NULL;
@@ -207,6 +211,13 @@ static CK_RV w_GetTokenInfo(CK_SLOT_ID slot, CK_TOKEN_INFO* info) {
     CK_RV rv = real->C_GetTokenInfo(slot, info);
     if (rv != CKR_OK) return rv;
     if (f.pin_pad) info->flags |= CKF_PROTECTED_AUTHENTICATION_PATH;
+    if (f.hostile_label) {
+        /* A label a hostile card might carry: a terminal escape (clear screen),
+         * a newline and an invalid UTF-8 byte. */
+        static const char evil[] = "evil\x1b[2J\n\xff";
+        memset(info->label, ' ', sizeof info->label);
+        memcpy(info->label, evil, sizeof evil - 1);
+    }
     if (f.pin_counter) {
         char serial[64];
         if (slot_serial(slot, serial, sizeof serial) == 0) {
@@ -320,14 +331,29 @@ static CK_RV w_Sign(CK_SESSION_HANDLE s, CK_BYTE* data, CK_ULONG len, CK_BYTE* s
         return real->C_##name args; \
     }
 
-FORWARD(GetSlotList, (CK_BBOOL p, CK_SLOT_ID* l, CK_ULONG* n), (p, l, n))
+/* many_slots: the size query claims a million slots. */
+static CK_RV w_GetSlotList(CK_BBOOL p, CK_SLOT_ID* l, CK_ULONG* n) {
+    PROLOGUE(f)
+    CK_RV rv = real->C_GetSlotList(p, l, n);
+    if (rv == CKR_OK && f.many_slots && l == NULL) *n = 1000000;
+    return rv;
+}
+
+/* huge_attr: every size query answers 2^31-1 bytes. */
+static CK_RV w_GetAttributeValue(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE* t, CK_ULONG n) {
+    PROLOGUE(f)
+    CK_RV rv = real->C_GetAttributeValue(s, o, t, n);
+    if (f.huge_attr)
+        for (CK_ULONG i = 0; i < n; i++)
+            if (t[i].pValue == NULL && t[i].ulValueLen != CK_UNAVAILABLE_INFORMATION) t[i].ulValueLen = 0x7fffffff;
+    return rv;
+}
 FORWARD(GetSlotInfo, (CK_SLOT_ID id, CK_SLOT_INFO* i), (id, i))
 FORWARD(OpenSession, (CK_SLOT_ID id, CK_FLAGS fl, void* app, CK_NOTIFY cb, CK_SESSION_HANDLE* s), (id, fl, app, cb, s))
 FORWARD(CloseSession, (CK_SESSION_HANDLE s), (s))
 FORWARD(CloseAllSessions, (CK_SLOT_ID id), (id))
 FORWARD(GetSessionInfo, (CK_SESSION_HANDLE s, CK_SESSION_INFO* i), (s, i))
 FORWARD(Logout, (CK_SESSION_HANDLE s), (s))
-FORWARD(GetAttributeValue, (CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE* t, CK_ULONG n), (s, o, t, n))
 FORWARD(FindObjectsInit, (CK_SESSION_HANDLE s, CK_ATTRIBUTE* t, CK_ULONG n), (s, t, n))
 FORWARD(FindObjectsFinal, (CK_SESSION_HANDLE s), (s))
 FORWARD(SignUpdate, (CK_SESSION_HANDLE s, CK_BYTE* p, CK_ULONG n), (s, p, n))

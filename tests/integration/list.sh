@@ -35,6 +35,25 @@ expect "a file that is not a PKCS#11 module" 3 p11_load
 run "$CARDGATE_BIN" --config "$CONF" --json list "pkcs11:token=bob?module-path=$TMP/module.so"
 expect "module-path in a URI is not honoured" 2 usage
 
+# A hostile module: terminal escapes and invalid UTF-8 in a label, absurd
+# attribute sizes, a million slots. Never a crash, never raw escapes.
+export FAULTP11_REAL=$SOFTHSM2_MODULE
+FCFG=$(config_with fault "$FAULTP11_MODULE" 5s)
+FAULTP11_FAULTS=hostile_label run "$CARDGATE_BIN" --config "$FCFG" list 'pkcs11:token=alice-ec256'
+check "a hostile label in an unmatched listing yields no token (exit $rc)" test "$rc" -eq 3
+FAULTP11_FAULTS=hostile_label run "$CARDGATE_BIN" --config "$FCFG" list
+check "a hostile label is listed without crashing (exit $rc)" test "$rc" -eq 0
+check "no raw escape character reaches the terminal" bash -c '! printf "%s" "$1" | grep -q $'"'"'\x1b'"'"'' _ "$out"
+check "the escape is shown escaped" contains "$out" 'evil\x1b[2J\x0a\xff'
+FAULTP11_FAULTS=hostile_label run "$CARDGATE_BIN" --config "$FCFG" --json list
+check "a hostile label gives valid JSON (exit $rc)" bash -c 'printf "%s" "$1" | jq -e .slots >/dev/null' _ "$out"
+FAULTP11_FAULTS=huge_attr run "$CARDGATE_BIN" --config "$FCFG" --json list 'pkcs11:token=alice-ec256'
+check "absurd attribute sizes are refused, not allocated (exit $rc)" test "$rc" -eq 0 -o "$rc" -eq 3
+check "absurd attribute sizes are reported" contains "$out" "error"
+FAULTP11_FAULTS=many_slots run "$CARDGATE_BIN" --config "$FCFG" --json list
+expect "a module claiming a million slots is refused" 3 p11_device_error
+unset FAULTP11_REAL
+
 # check-config: valid, and each kind of malformed file named with file:line.
 run "$CARDGATE_BIN" --config "$CONF" --json check-config
 expect "fixture config is valid" 0 ok
