@@ -23,7 +23,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const std::string minimal = "[trust]\nanchors = [\"/etc/cardgate/ca/root.pem\"]\n";
+const std::string minimal = "[trust]\nanchors = [\"/etc/cardgate/ca/root.pem\"]\nrevocation = \"none\"\n";
 
 template <typename T>
 std::string why(const Result<T>& r) {
@@ -169,7 +169,7 @@ BOOST_AUTO_TEST_CASE(duplicate_key_is_a_syntax_error) {
     auto r = parse(minimal + "anchors = [\"/b\"]\n");
     BOOST_REQUIRE(!r.ok());
     BOOST_TEST(r.code() == Code::config_syntax);
-    BOOST_TEST(r.error().detail().rfind("/etc/cardgate/cardgate.conf:3:", 0) == 0, r.error().detail());
+    BOOST_TEST(r.error().detail().rfind("/etc/cardgate/cardgate.conf:4:", 0) == 0, r.error().detail());
 }
 
 BOOST_AUTO_TEST_CASE(unknown_top_level_key_is_refused) {
@@ -177,7 +177,7 @@ BOOST_AUTO_TEST_CASE(unknown_top_level_key_is_refused) {
 }
 
 BOOST_AUTO_TEST_CASE(unknown_section_is_refused) {
-    expect(minimal + "[tokens]\nmodule = \"/x.so\"\n", Code::config_unknown_key, "3:2", "tokens");
+    expect(minimal + "[tokens]\nmodule = \"/x.so\"\n", Code::config_unknown_key, "4:2", "tokens");
 }
 
 BOOST_AUTO_TEST_CASE(unknown_key_in_token_is_refused_and_names_the_allowed_keys) {
@@ -194,20 +194,20 @@ BOOST_AUTO_TEST_CASE(first_unknown_key_in_file_order_is_reported) {
 }
 
 BOOST_AUTO_TEST_CASE(unknown_purpose_is_refused) {
-    expect(minimal + "[purpose.vpn]\neku = []\n", Code::config_unknown_key, "3:10", "purpose.vpn", "login, tls, door");
+    expect(minimal + "[purpose.vpn]\neku = []\n", Code::config_unknown_key, "4:10", "purpose.vpn", "login, tls, door");
 }
 
 BOOST_AUTO_TEST_CASE(unknown_key_in_purpose_section_is_refused) {
-    expect(minimal + "[purpose.login]\neku = []\nekus = []\n", Code::config_unknown_key, "5:1", "purpose.login.ekus");
+    expect(minimal + "[purpose.login]\neku = []\nekus = []\n", Code::config_unknown_key, "6:1", "purpose.login.ekus");
 }
 
 BOOST_AUTO_TEST_CASE(unknown_key_in_mapping_rule_is_refused) {
     expect(minimal + "[[mapping.rule]]\nissuer = \"CN=X\"\nuser = \"{serial}\"\ngroup = \"wheel\"\n",
-           Code::config_unknown_key, "6:1", "mapping.rule[0].group", "issuer, subject, user");
+           Code::config_unknown_key, "7:1", "mapping.rule[0].group", "issuer, subject, user");
 }
 
 BOOST_AUTO_TEST_CASE(unknown_key_in_mapping_is_refused) {
-    expect(minimal + "[mapping]\nallow_roots = true\n", Code::config_unknown_key, "4:1", "mapping.allow_roots");
+    expect(minimal + "[mapping]\nallow_roots = true\n", Code::config_unknown_key, "5:1", "mapping.allow_roots");
 }
 
 // ----------------------------------------------------------------- types
@@ -226,7 +226,7 @@ BOOST_AUTO_TEST_CASE(non_string_in_anchors_is_a_type_error) {
 }
 
 BOOST_AUTO_TEST_CASE(allow_root_as_a_string_is_a_type_error) {
-    expect(minimal + "[mapping]\nallow_root = \"false\"\n", Code::config_type, "4:14", "mapping.allow_root", "true or false");
+    expect(minimal + "[mapping]\nallow_root = \"false\"\n", Code::config_type, "5:14", "mapping.allow_root", "true or false");
 }
 
 BOOST_AUTO_TEST_CASE(section_given_as_a_value_is_a_type_error) {
@@ -234,12 +234,12 @@ BOOST_AUTO_TEST_CASE(section_given_as_a_value_is_a_type_error) {
 }
 
 BOOST_AUTO_TEST_CASE(single_mapping_rule_table_is_a_type_error) {
-    expect(minimal + "[mapping.rule]\nissuer = \"CN=X\"\nuser = \"x\"\n", Code::config_type, "3:1", "mapping.rule",
+    expect(minimal + "[mapping.rule]\nissuer = \"CN=X\"\nuser = \"x\"\n", Code::config_type, "4:1", "mapping.rule",
            "[[mapping.rule]]");
 }
 
 BOOST_AUTO_TEST_CASE(eku_as_a_string_is_a_type_error) {
-    expect(minimal + "[purpose.login]\neku = \"clientAuth\"\n", Code::config_type, "4:7", "purpose.login.eku");
+    expect(minimal + "[purpose.login]\neku = \"clientAuth\"\n", Code::config_type, "5:7", "purpose.login.eku");
 }
 
 // ----------------------------------------------------------------- durations
@@ -343,13 +343,25 @@ BOOST_AUTO_TEST_CASE(crl_revocation_without_crls_is_config_missing) {
 
 BOOST_AUTO_TEST_CASE(crls_without_a_revocation_setting_is_config_missing) {
     expect(with_trust(anchors + "crls = [\"/c.crl\"]\n"), Code::config_missing, "1:1", "trust.revocation",
-           "\"crl\" to check them");
+           "\"crl\" to check certificates against trust.crls");
+}
+
+BOOST_AUTO_TEST_CASE(missing_revocation_is_config_missing) {
+    // No silent default for a security control.
+    expect(with_trust(anchors), Code::config_missing, "1:1", "trust.revocation", "or \"none\" to not check");
+}
+
+BOOST_AUTO_TEST_CASE(revocation_none_must_be_written_to_turn_checking_off) {
+    auto r = parse(with_trust(anchors + "revocation = \"none\"\n"));
+    BOOST_REQUIRE_MESSAGE(r.ok(), why(r));
+    BOOST_TEST(r->trust.revocation.empty());
+    BOOST_TEST(!r->trust.checks_crl());
 }
 
 BOOST_AUTO_TEST_CASE(on_unknown_other_than_deny_or_allow_is_refused) {
-    expect(with_trust(anchors + "on_unknown = \"ignore\"\n"), Code::config_value, "3:14", "trust.on_unknown",
+    expect(with_trust(anchors + "revocation = \"none\"\non_unknown = \"ignore\"\n"), Code::config_value, "4:14", "trust.on_unknown",
            "\"deny\" or \"allow\"");
-    expect(with_trust(anchors + "on_unknown = false\n"), Code::config_type, "3:14", "trust.on_unknown");
+    expect(with_trust(anchors + "revocation = \"none\"\non_unknown = false\n"), Code::config_type, "4:14", "trust.on_unknown");
 }
 
 // ----------------------------------------------------------------- purposes and EKUs
@@ -373,9 +385,9 @@ BOOST_AUTO_TEST_CASE(empty_eku_list_means_none_required) {
 }
 
 BOOST_AUTO_TEST_CASE(any_extended_key_usage_is_refused_by_name_and_by_oid) {
-    expect(minimal + "[purpose.login]\neku = [\"clientAuth\", \"anyExtendedKeyUsage\"]\n", Code::config_value, "4:22",
+    expect(minimal + "[purpose.login]\neku = [\"clientAuth\", \"anyExtendedKeyUsage\"]\n", Code::config_value, "5:22",
            "purpose.login.eku", "anyExtendedKeyUsage is refused");
-    expect(minimal + "[purpose.login]\neku = [\"2.5.29.37.0\"]\n", Code::config_value, "4:8", "purpose.login.eku",
+    expect(minimal + "[purpose.login]\neku = [\"2.5.29.37.0\"]\n", Code::config_value, "5:8", "purpose.login.eku",
            "anyExtendedKeyUsage is refused");
 }
 
@@ -383,34 +395,34 @@ BOOST_AUTO_TEST_CASE(unknown_eku_names_and_bad_oids_are_refused) {
     for (const char* bad : {"clientauth", "ClientAuth", "smartcardLogon", "1", "1.", ".1.2", "1..2", "1.2.x", "1.02.3",
                             "99.1", "1.3.6.1 ", ""}) {
         BOOST_TEST_INFO(bad);
-        expect(minimal + "[purpose.door]\neku = [\"" + bad + "\"]\n", Code::config_value, "4:8", "purpose.door.eku");
+        expect(minimal + "[purpose.door]\neku = [\"" + bad + "\"]\n", Code::config_value, "5:8", "purpose.door.eku");
     }
 }
 
 BOOST_AUTO_TEST_CASE(purpose_section_without_eku_is_config_missing) {
-    expect(minimal + "[purpose.login]\n", Code::config_missing, "3:1", "purpose.login.eku", "[] = no EKU required");
+    expect(minimal + "[purpose.login]\n", Code::config_missing, "4:1", "purpose.login.eku", "[] = no EKU required");
 }
 
 BOOST_AUTO_TEST_CASE(purpose_given_as_a_value_is_a_type_error) {
-    expect(minimal + "[purpose]\nlogin = [\"clientAuth\"]\n", Code::config_type, "4:9", "purpose.login", "a table");
+    expect(minimal + "[purpose]\nlogin = [\"clientAuth\"]\n", Code::config_type, "5:9", "purpose.login", "a table");
 }
 
 // ----------------------------------------------------------------- mapping
 
 BOOST_AUTO_TEST_CASE(relative_bindings_path_is_refused) {
-    expect(minimal + "[mapping]\nbindings = \"bindings\"\n", Code::config_value, "4:12", "mapping.bindings", "absolute");
+    expect(minimal + "[mapping]\nbindings = \"bindings\"\n", Code::config_value, "5:12", "mapping.bindings", "absolute");
 }
 
 BOOST_AUTO_TEST_CASE(rule_without_issuer_or_user_is_config_missing) {
-    expect(minimal + "[[mapping.rule]]\nuser = \"{subject.uid}\"\n", Code::config_missing, "3:1", "mapping.rule[0].issuer");
-    expect(minimal + "[[mapping.rule]]\nissuer = \"CN=X\"\n", Code::config_missing, "3:1", "mapping.rule[0].user");
+    expect(minimal + "[[mapping.rule]]\nuser = \"{subject.uid}\"\n", Code::config_missing, "4:1", "mapping.rule[0].issuer");
+    expect(minimal + "[[mapping.rule]]\nissuer = \"CN=X\"\n", Code::config_missing, "4:1", "mapping.rule[0].user");
 }
 
 BOOST_AUTO_TEST_CASE(issuer_that_is_not_an_rfc4514_dn_is_refused) {
     for (const char* bad : {"Example Issuing CA", "CN=Example Issuing CA, O=Example Corp", "CN=A,", "=A", "CN=A;O=B",
                             "CN=a\\zz", "CN=#abc", "CN=A<B", ""}) {
         BOOST_TEST_INFO(bad);
-        expect(minimal + "[[mapping.rule]]\nissuer = '" + bad + "'\nuser = \"{serial}\"\n", Code::config_value, "4:10",
+        expect(minimal + "[[mapping.rule]]\nissuer = '" + bad + "'\nuser = \"{serial}\"\n", Code::config_value, "5:10",
                "mapping.rule[0].issuer", "not an RFC 4514 DN");
     }
 }
@@ -428,7 +440,7 @@ BOOST_AUTO_TEST_CASE(subject_regex_that_does_not_compile_is_refused) {
     for (const char* bad : {"(unclosed", "[a-", "a{2,1}", "*x", "\\"}) {
         BOOST_TEST_INFO(bad);
         expect(minimal + "[[mapping.rule]]\nissuer = \"CN=X\"\nsubject = '" + bad + "'\nuser = \"{serial}\"\n",
-               Code::config_value, "5:11", "mapping.rule[0].subject", "not a valid ECMAScript regular expression");
+               Code::config_value, "6:11", "mapping.rule[0].subject", "not a valid ECMAScript regular expression");
     }
 }
 
@@ -441,7 +453,7 @@ BOOST_AUTO_TEST_CASE(user_template_with_bad_braces_or_fields_is_refused) {
     };
     for (const auto& [tmpl, why] : bad) {
         BOOST_TEST_INFO(tmpl);
-        expect(minimal + "[[mapping.rule]]\nissuer = \"CN=X\"\nuser = '" + tmpl + "'\n", Code::config_value, "5:8",
+        expect(minimal + "[[mapping.rule]]\nissuer = \"CN=X\"\nuser = '" + tmpl + "'\n", Code::config_value, "6:8",
                "mapping.rule[0].user", why);
     }
 }
@@ -459,7 +471,7 @@ BOOST_AUTO_TEST_CASE(every_template_field_is_accepted) {
 BOOST_AUTO_TEST_CASE(errors_in_a_later_rule_name_that_rule) {
     expect(minimal + "[[mapping.rule]]\nissuer = \"CN=X\"\nuser = \"{serial}\"\n\n[[mapping.rule]]\nissuer = \"CN=Y\"\n"
                      "user = \"{subject.uid\"\n",
-           Code::config_value, "9:8", "mapping.rule[1].user");
+           Code::config_value, "10:8", "mapping.rule[1].user");
 }
 
 // ----------------------------------------------------------------- the file itself
@@ -479,7 +491,7 @@ BOOST_AUTO_TEST_CASE(world_writable_config_is_refused) {
     auto r = Config::load(path);
     BOOST_REQUIRE(!r.ok());
     BOOST_TEST(r.code() == Code::config_file);
-    BOOST_TEST(r.error().detail() == path + ": is world-writable; anyone could change who is trusted (fix: chmod o-w " +
+    BOOST_TEST(r.error().detail() == path + ": file is world-writable; anyone could change who is trusted (fix: chmod o-w " +
                                          path + ")");
     std::remove(path.c_str());
 }
