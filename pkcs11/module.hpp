@@ -63,7 +63,7 @@ public:
     template <class F>
     auto run(F&& f) -> decltype(f()) {
         if (auto why = poison_reason()) return Error(Code::p11_timeout, "module unusable since " + *why);
-        return with_timeout(timeout_, std::forward<F>(f), [this](const std::string& why) { poison(why); });
+        return worker_->run(timeout_, std::forward<F>(f), [this](const std::string& why) { poison(why); });
     }
 
 private:
@@ -73,6 +73,8 @@ private:
 
     const std::shared_ptr<detail::Library> lib_;
     const std::chrono::milliseconds timeout_;
+    // Declared last: destroyed (stopped and joined) first, before the library.
+    const std::unique_ptr<Worker> worker_ = std::make_unique<Worker>();
 };
 
 namespace detail {

@@ -1,5 +1,7 @@
 #include "pkcs11/timeout.hpp"
 
+#include <openssl/crypto.h>
+
 namespace cardgate::p11::detail {
 
 std::string format_duration(std::chrono::milliseconds d) {
@@ -10,3 +12,73 @@ std::string format_duration(std::chrono::milliseconds d) {
 }
 
 }  // namespace cardgate::p11::detail
+
+namespace cardgate::p11 {
+
+struct Worker::Queue {
+    std::mutex m;
+    std::condition_variable cv;
+    std::deque<std::function<void()>> jobs;
+    bool stop = false;
+};
+
+namespace {
+
+void serve(std::shared_ptr<Worker::Queue> q) {
+    for (;;) {
+        std::function<void()> job;
+        {
+            std::unique_lock<std::mutex> lock(q->m);
+            q->cv.wait(lock, [&] { return q->stop || !q->jobs.empty(); });
+            if (q->jobs.empty()) break;  // stopped and drained
+            job = std::move(q->jobs.front());
+            q->jobs.pop_front();
+        }
+        job();
+    }
+    // Free this thread's OpenSSL state now rather than in the thread-exit
+    // handler, which races process exit (and LeakSanitizer).
+    OPENSSL_thread_stop();
+}
+
+}  // namespace
+
+bool Worker::post(std::function<void()> job) {
+    std::lock_guard<std::mutex> lock(m_);
+    if (!q_) {
+        auto q = std::make_shared<Queue>();
+        try {
+            t_ = std::thread(serve, q);
+        } catch (const std::system_error&) {
+            return false;
+        }
+        q_ = std::move(q);
+    }
+    {
+        std::lock_guard<std::mutex> ql(q_->m);
+        q_->jobs.push_back(std::move(job));
+    }
+    q_->cv.notify_one();
+    return true;
+}
+
+void Worker::abandon() noexcept {
+    std::lock_guard<std::mutex> lock(m_);
+    abandoned_ = true;
+}
+
+Worker::~Worker() {
+    std::lock_guard<std::mutex> lock(m_);
+    if (!q_) return;
+    {
+        std::lock_guard<std::mutex> ql(q_->m);
+        q_->stop = true;
+    }
+    q_->cv.notify_all();
+    // A hung job may never return, and a Worker destroyed by its own thread
+    // (the last owner let go inside a job) cannot join itself.
+    if (abandoned_ || t_.get_id() == std::this_thread::get_id()) t_.detach();
+    else t_.join();
+}
+
+}  // namespace cardgate::p11

@@ -19,6 +19,8 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -49,58 +51,110 @@ std::string format_duration(std::chrono::milliseconds d);
 
 }  // namespace detail
 
-// Runs f() (returning some Result<T>) on a worker thread and waits at most
-// `limit`. On timeout returns Error(p11_timeout, "C_Sign did not answer within
-// 10s") after calling on_timeout(message) on the caller's thread.
-template <class F, class OnTimeout>
-auto with_timeout(std::chrono::milliseconds limit, F&& f, OnTimeout&& on_timeout) -> decltype(f()) {
+namespace detail {
+
+// Runs f() through `launch` (which starts a std::function<void()> on some
+// other thread and returns false when it cannot) and waits at most `limit`.
+template <class Launch, class F, class OnTimeout>
+auto await_on(Launch&& launch, std::chrono::milliseconds limit, F&& f, OnTimeout&& on_timeout) -> decltype(f()) {
     using R = decltype(f());
     struct Shared {
         std::mutex m;
         std::condition_variable cv;
         std::optional<R> result;
         std::atomic<const char*> current{nullptr};
+        std::unique_ptr<std::decay_t<F>> job;
     };
     auto shared = std::make_shared<Shared>();
-    auto job = std::make_unique<std::decay_t<F>>(std::forward<F>(f));
-    try {
-        std::thread([shared, job = std::move(job)]() mutable {
-            detail::t_current_call = &shared->current;
-            std::optional<R> r;
-            try {
-                r.emplace((*job)());
-            } catch (...) {
-                r.emplace(Error(Code::internal, "exception during a card operation"));
-            }
-            // Drop the callable's captures (shared_ptrs to the module and session)
-            // before the caller can see the result, so that when the call returns
-            // in time the last owner of a Module is a caller thread. After a
-            // timeout this thread may end up the last owner and run C_Finalize and
-            // dlclose itself, whenever the hung call returns; a long-running
-            // process must therefore keep poisoned modules alive (the CLI leaves
-            // with _Exit instead).
-            job.reset();
-            detail::t_current_call = nullptr;
-            // Free this thread's OpenSSL state (error queue, DRBG) now, before
-            // the caller can exit: left to the thread-exit handler it races
-            // process exit and shows up as a leak.
-            OPENSSL_thread_stop();
-            std::lock_guard<std::mutex> lock(shared->m);
-            shared->result = std::move(r);
-            shared->cv.notify_all();
-        }).detach();
-    } catch (const std::system_error& e) {
-        return Error(Code::internal, std::string("cannot start a worker thread: ") + e.what());
-    }
+    shared->job = std::make_unique<std::decay_t<F>>(std::forward<F>(f));
+    const bool started = launch([shared]() {
+        t_current_call = &shared->current;
+        std::optional<R> r;
+        try {
+            r.emplace((*shared->job)());
+        } catch (...) {
+            r.emplace(Error(Code::internal, "exception during a card operation"));
+        }
+        // Drop the callable's captures (shared_ptrs to the module and session)
+        // before the caller can see the result, so that when the call returns
+        // in time the last owner of a Module is a caller thread. After a
+        // timeout the worker may end up the last owner and run C_Finalize and
+        // dlclose itself, whenever the hung call returns; a long-running
+        // process must therefore keep poisoned modules alive (the CLI leaves
+        // with _Exit instead).
+        shared->job.reset();
+        t_current_call = nullptr;
+        std::lock_guard<std::mutex> lock(shared->m);
+        shared->result = std::move(r);
+        shared->cv.notify_all();
+    });
+    if (!started) return Error(Code::internal, "cannot start a worker thread");
     std::unique_lock<std::mutex> lock(shared->m);
     if (!shared->cv.wait_for(lock, limit, [&] { return shared->result.has_value(); })) {
         const char* fn = shared->current.load(std::memory_order_relaxed);
         std::string msg = std::string(fn ? fn : "the card operation") + " did not answer within " +
-                          detail::format_duration(limit);
+                          format_duration(limit);
         on_timeout(msg);
         return Error(Code::p11_timeout, std::move(msg));
     }
     return std::move(*shared->result);
+}
+
+}  // namespace detail
+
+// One thread that runs card operations one after another. A Module keeps one,
+// so a command pays for one thread rather than one per PKCS#11 call (thread
+// start-up was a measurable part of a login). The thread starts on first use,
+// is stopped and joined on destruction, and is left to itself (detached) once
+// abandoned after a timeout, since its current job may never return.
+class Worker {
+public:
+    Worker() = default;
+    ~Worker();
+    Worker(const Worker&) = delete;
+    Worker& operator=(const Worker&) = delete;
+
+    template <class F, class OnTimeout>
+    auto run(std::chrono::milliseconds limit, F&& f, OnTimeout&& on_timeout) -> decltype(f()) {
+        return detail::await_on([this](std::function<void()> job) { return post(std::move(job)); }, limit,
+                                std::forward<F>(f), [&](const std::string& why) {
+                                    abandon();
+                                    on_timeout(why);
+                                });
+    }
+
+    struct Queue;  // shared with the thread, which may outlive the Worker
+
+private:
+    bool post(std::function<void()> job);
+    void abandon() noexcept;
+
+    std::mutex m_;
+    std::shared_ptr<Queue> q_;
+    std::thread t_;
+    bool abandoned_ = false;
+};
+
+// Runs f() (returning some Result<T>) on a new thread of its own and waits at
+// most `limit`. On timeout returns Error(p11_timeout, "C_Sign did not answer
+// within 10s") after calling on_timeout(message) on the caller's thread.
+template <class F, class OnTimeout>
+auto with_timeout(std::chrono::milliseconds limit, F&& f, OnTimeout&& on_timeout) -> decltype(f()) {
+    auto launch = [](std::function<void()> job) {
+        try {
+            std::thread([job = std::move(job)]() {
+                job();
+                // Free this thread's OpenSSL state (error queue, DRBG) before
+                // the caller can exit: left to the thread-exit handler it races
+                // process exit and shows up as a leak.
+                OPENSSL_thread_stop();
+            }).detach();
+            return true;
+        } catch (const std::system_error&) {
+            return false;
+        }
+    };
+    return detail::await_on(launch, limit, std::forward<F>(f), std::forward<OnTimeout>(on_timeout));
 }
 
 template <class F>

@@ -1,5 +1,6 @@
 // cardgate: the command-line front end. A thin adapter: every decision is made
 // in libcardgate; this file parses the command line and dispatches.
+#include <malloc.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 
@@ -29,6 +30,10 @@ void harden_process() {
 
 int main(int argc, char** argv) {
     harden_process();
+    // Card operations run on a worker thread (pkcs11/timeout.hpp); one malloc
+    // arena spares that thread an arena of its own, grown page by page with
+    // mprotect (about a hundred system calls per command, measured).
+    mallopt(M_ARENA_MAX, 1);
     auto opts = parse_options(argc, argv);
     if (!opts) {
         std::cerr << "cardgate: " << opts.error().detail() << "\n\n" << usage_text();
