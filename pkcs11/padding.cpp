@@ -13,18 +13,9 @@
 namespace cardgate::p11 {
 namespace {
 
-const EVP_MD* md_of(Hash h) {
-    switch (h) {
-    case Hash::sha256: return EVP_sha256();
-    case Hash::sha384: return EVP_sha384();
-    case Hash::sha512: return EVP_sha512();
-    }
-    return nullptr;
-}
-
 Result<std::vector<std::uint8_t>> hash_parts(Hash h, std::initializer_list<std::span<const std::uint8_t>> parts) {
     ossl::EvpMdCtxPtr ctx(EVP_MD_CTX_new());
-    if (!ctx || EVP_DigestInit_ex(ctx.get(), md_of(h), nullptr) != 1)
+    if (!ctx || EVP_DigestInit_ex(ctx.get(), evp_md(h), nullptr) != 1)
         return Error(Code::crypto, "EVP_DigestInit_ex: " + ossl::last_error());
     for (auto p : parts)
         if (EVP_DigestUpdate(ctx.get(), p.data(), p.size()) != 1)

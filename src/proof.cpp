@@ -12,15 +12,6 @@ namespace cardgate {
 
 namespace {
 
-const EVP_MD* md_for(Hash h) {
-    switch (h) {
-    case Hash::sha256: return EVP_sha256();
-    case Hash::sha384: return EVP_sha384();
-    case Hash::sha512: return EVP_sha512();
-    }
-    return nullptr;
-}
-
 void put_field(std::vector<std::uint8_t>& out, std::string_view s) {
     // 2-byte big-endian length prefix: the encoding is injective, so no two
     // contexts serialise to the same bytes.
@@ -68,7 +59,7 @@ Challenge::~Challenge() {
 Result<std::vector<std::uint8_t>> Challenge::digest(Hash hash) const {
     std::vector<std::uint8_t> out(EVP_MAX_MD_SIZE);
     unsigned int len = 0;
-    if (EVP_Digest(message_.data(), message_.size(), out.data(), &len, md_for(hash), nullptr) != 1)
+    if (EVP_Digest(message_.data(), message_.size(), out.data(), &len, evp_md(hash), nullptr) != 1)
         return Error(Code::crypto, "EVP_Digest: " + ossl::last_error());
     out.resize(len);
     return out;
@@ -110,7 +101,7 @@ Status verify_proof(X509* cert, const Challenge& challenge, const Signature& sig
     ossl::EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey, nullptr));
     if (!ctx || EVP_PKEY_verify_init(ctx.get()) != 1)
         return Error(Code::crypto, "EVP_PKEY_verify_init: " + ossl::last_error());
-    const EVP_MD* md = md_for(sig.hash);
+    const EVP_MD* md = evp_md(sig.hash);
     if (EVP_PKEY_CTX_set_signature_md(ctx.get(), md) != 1)
         return Error(Code::crypto, "EVP_PKEY_CTX_set_signature_md: " + ossl::last_error());
     if (sig.scheme == SigScheme::rsa_pss) {

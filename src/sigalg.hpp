@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include <openssl/evp.h>
+
 namespace cardgate {
 
 enum class Hash { sha256, sha384, sha512 };
@@ -34,6 +36,16 @@ constexpr std::size_t hash_size(Hash h) noexcept {
     case Hash::sha512: return 64;
     }
     return 0;
+}
+
+// OpenSSL's digest for a Hash (static objects: never freed).
+inline const EVP_MD* evp_md(Hash h) noexcept {
+    switch (h) {
+    case Hash::sha256: return EVP_sha256();
+    case Hash::sha384: return EVP_sha384();
+    case Hash::sha512: return EVP_sha512();
+    }
+    return nullptr;
 }
 
 constexpr std::string_view scheme_name(SigScheme s) noexcept {
