@@ -51,9 +51,10 @@ Library::~Library() {
     if (handle != nullptr) dlclose(handle);
 }
 
-Result<TokenInfo> read_token_info(CK_FUNCTION_LIST* fl, CK_SLOT_ID slot) {
+Result<TokenInfo> read_token_info(CK_FUNCTION_LIST* fl, CK_SLOT_ID slot, const CK_SLOT_INFO* slot_info) {
     CK_SLOT_INFO si{};
-    CG_TRY_VOID(CG_P11_CALL(fl, C_GetSlotInfo, slot, &si));
+    if (slot_info != nullptr) si = *slot_info;
+    else CG_TRY_VOID(CG_P11_CALL(fl, C_GetSlotInfo, slot, &si));
     CK_TOKEN_INFO ti{};
     CG_TRY_VOID(CG_P11_CALL(fl, C_GetTokenInfo, slot, &ti));
     TokenInfo t;
@@ -185,7 +186,7 @@ Result<std::vector<SlotInfo>> Module::slots(bool token_present_only) {
             s.flags = si.flags;
             s.token_present = si.flags & CKF_TOKEN_PRESENT;
             if (s.token_present) {
-                auto t = detail::read_token_info(fl, id);
+                auto t = detail::read_token_info(fl, id, &si);  // the slot was just read
                 if (t.ok())
                     s.token = std::move(*t);
                 else if (t.code() != Code::p11_device_removed)  // pulled between the two calls: just absent

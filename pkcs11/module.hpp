@@ -80,7 +80,9 @@ private:
 namespace detail {
 // C_GetSlotInfo + C_GetTokenInfo of one slot (caller holds the module mutex
 // where needed, and runs this inside Module::run).
-Result<TokenInfo> read_token_info(CK_FUNCTION_LIST* fl, CK_SLOT_ID slot);
+// `slot_info`, when given, is the slot's C_GetSlotInfo answer the caller
+// already has (it is not asked again).
+Result<TokenInfo> read_token_info(CK_FUNCTION_LIST* fl, CK_SLOT_ID slot, const CK_SLOT_INFO* slot_info = nullptr);
 }  // namespace detail
 
 }  // namespace cardgate::p11
