@@ -20,13 +20,15 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <regex>
 #include <system_error>
 
 #include <openssl/objects.h>
 #include <toml++/toml.h>
 
+#include "dn.hpp"
 #include "duration.hpp"
+#include "rules.hpp"
+#include "template.hpp"
 #include "ossl.hpp"
 #pragma GCC diagnostic pop
 
@@ -181,23 +183,36 @@ Status check_trusted_file(const std::string& path) {
     return check_ancestors(path);
 }
 
-Result<std::string> read_protected_file(const std::string& path, std::size_t max_size) {
+Result<int> open_protected_file(const std::string& path, struct stat& st) {
     auto sys = [&](Code c, std::string_view what) {
         return Error(c, path + ": " + std::string(what) + ": " + std::generic_category().message(errno));
     };
     // O_NONBLOCK: opening a FIFO planted in place of the file must not hang a login.
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) return sys(Code::config_io, "cannot open");
+    auto checked = [&]() -> Status {
+        if (::fstat(fd, &st) != 0) return sys(Code::config_io, "cannot stat");
+        if (!S_ISREG(st.st_mode)) return Error(Code::config_file, path + ": is not a regular file");
+        CG_TRY_VOID(check_ownership(path, st, "file"));
+        return check_ancestors(path);
+    }();
+    if (!checked) {
+        ::close(fd);
+        return checked.error();
+    }
+    return fd;
+}
+
+Result<std::string> read_protected_file(const std::string& path, std::size_t max_size) {
+    auto sys = [&](Code c, std::string_view what) {
+        return Error(c, path + ": " + std::string(what) + ": " + std::generic_category().message(errno));
+    };
+    struct stat st {};
+    const int fd = CG_TRY(open_protected_file(path, st));
     struct FdCloser {
         int fd;
         ~FdCloser() { ::close(fd); }
     } closer{fd};
-
-    struct stat st {};
-    if (::fstat(fd, &st) != 0) return sys(Code::config_io, "cannot stat");
-    if (!S_ISREG(st.st_mode)) return Error(Code::config_file, path + ": is not a regular file");
-    CG_TRY_VOID(check_ownership(path, st, "file"));
-    CG_TRY_VOID(check_ancestors(path));
     if (static_cast<std::uint64_t>(st.st_size) > max_size)
         return Error(Code::config_file, path + ": is larger than " + std::to_string(max_size) + " bytes");
 
@@ -328,6 +343,8 @@ private:
     Result<PurposeConfig> purpose(const toml::table& t, std::string_view prefix) const;
     Status mapping(const toml::table& root, MappingConfig& out) const;
     Result<MappingRule> rule(const toml::table& t, std::string_view prefix) const;
+    Result<std::vector<std::string>> oid_list(const toml::table& t, std::string_view prefix, std::string_view key,
+                                              bool eku) const;
 
     const std::string& path_;
 };
@@ -538,93 +555,29 @@ Status Parser::purposes(const toml::table& root, std::map<Purpose, PurposeConfig
 
 // ---- [mapping] and [[mapping.rule]]
 
-bool is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
-bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
-// A light RFC 4514 check (section 3): RDNs separated by ',', AVAs by '+', each
-// "type=value" with a keyword or dotted OID type and a value in which the
-// special characters are escaped. Returns why it is not a DN, or "" when it is.
-std::string dn_problem(std::string_view dn) {
-    if (dn.empty()) return "is empty";
-    std::size_t i = 0;
-    for (;;) {
-        const std::size_t type_start = i;
-        if (i < dn.size() && is_alpha(dn[i])) {
-            while (i < dn.size() && (is_alpha(dn[i]) || is_digit(dn[i]) || dn[i] == '-')) ++i;
-        } else if (i < dn.size() && is_digit(dn[i])) {
-            while (i < dn.size() && (is_digit(dn[i]) || dn[i] == '.')) ++i;
-        }
-        if (i == type_start || i >= dn.size() || dn[i] != '=')
-            return "expected an attribute type and '=' at offset " + std::to_string(type_start) +
-                   " (no spaces after ','; e.g. \"CN=Example Issuing CA,O=Example Corp\")";
-        ++i;
-        if (i < dn.size() && dn[i] == '#') {  // hexstring value
-            const std::size_t start = ++i;
-            while (i < dn.size() && is_hex(dn[i])) ++i;
-            if (i == start || (i - start) % 2) return "bad hex value at offset " + std::to_string(start);
+Result<std::vector<std::string>> Parser::oid_list(const toml::table& t, std::string_view prefix,
+                                                  std::string_view key, bool eku) const {
+    std::vector<std::string> out;
+    auto list = CG_TRY(strings(t, prefix, key));
+    if (!list) return out;
+    for (const auto& s : *list) {
+        if (eku) {
+            auto oid = resolve_eku(s.value);
+            if (!oid) return fail(oid.code(), *s.node, dotted(prefix, key), oid.error().detail());
+            out.push_back(*oid);
         } else {
-            while (i < dn.size() && dn[i] != ',' && dn[i] != '+') {
-                const char c = dn[i];
-                if (c == '\\') {
-                    if (i + 1 >= dn.size()) return "dangling '\\' at the end";
-                    const char e = dn[i + 1];
-                    if (is_hex(e)) {
-                        if (i + 2 >= dn.size() || !is_hex(dn[i + 2]))
-                            return "bad escape at offset " + std::to_string(i);
-                        i += 3;
-                        continue;
-                    }
-                    if (std::string_view(" \"#+,;<=>\\").find(e) == std::string_view::npos)
-                        return "bad escape at offset " + std::to_string(i);
-                    i += 2;
-                    continue;
-                }
-                if (c == '"' || c == ';' || c == '<' || c == '>' || c == '\0')
-                    return std::string("unescaped '") + (c ? std::string(1, c) : "\\0") + "' at offset " +
-                           std::to_string(i);
-                ++i;
-            }
+            if (!looks_dotted(s.value))
+                return fail(Code::config_value, *s.node, dotted(prefix, key),
+                            quote(s.value) + " is not a dotted OID (e.g. \"2.16.840.1.101.3.2.1.3.13\")");
+            out.push_back(s.value);
         }
-        if (i >= dn.size()) return "";
-        ++i;  // ',' or '+'
-        if (i >= dn.size()) return "ends with a separator";
     }
-}
-
-bool known_template_field(std::string_view f) {
-    static constexpr std::array<std::string_view, 5> fixed{"san.email", "san.email.local", "san.upn",
-                                                           "san.upn.local", "serial"};
-    if (std::find(fixed.begin(), fixed.end(), f) != fixed.end()) return true;
-    constexpr std::string_view subj = "subject.";
-    if (f.rfind(subj, 0) != 0 || f.size() == subj.size()) return false;
-    const std::string_view attr = f.substr(subj.size());
-    if (!is_alpha(attr.front()) && !is_digit(attr.front())) return false;
-    return std::all_of(attr.begin(), attr.end(),
-                       [](char c) { return is_alpha(c) || is_digit(c) || c == '-' || c == '.'; });
-}
-
-// Why the user template is unusable, or "" when it is fine.
-std::string template_problem(std::string_view t) {
-    if (t.empty()) return "is empty";
-    for (std::size_t i = 0; i < t.size(); ++i) {
-        if (t[i] == '}') return "unbalanced '}' at offset " + std::to_string(i);
-        if (t[i] != '{') continue;
-        const std::size_t close = t.find('}', i + 1);
-        const std::size_t open = t.find('{', i + 1);
-        if (close == std::string_view::npos) return "unbalanced '{' at offset " + std::to_string(i);
-        if (open < close) return "nested '{' at offset " + std::to_string(open);
-        const std::string_view field = t.substr(i + 1, close - i - 1);
-        if (!known_template_field(field))
-            return "unknown field {" + std::string(field) +
-                   "} (use {subject.ATTR}, {san.email}, {san.email.local}, {san.upn}, {san.upn.local} or {serial})";
-        i = close;
-    }
-    return "";
+    return out;
 }
 
 Result<MappingRule> Parser::rule(const toml::table& t, std::string_view prefix) const {
-    CG_TRY_VOID(only_keys(t, prefix, {"issuer", "subject", "user"}));
+    CG_TRY_VOID(only_keys(t, prefix, {"issuer", "subject", "user", "eku", "policies", "san", "lowercase", "strong"}));
     MappingRule r;
     r.line = static_cast<int>(t.source().begin.line);
 
@@ -632,18 +585,15 @@ Result<MappingRule> Parser::rule(const toml::table& t, std::string_view prefix) 
     if (!issuer)
         return fail(Code::config_missing, t.source(), dotted(prefix, "issuer"),
                     "required: the exact issuer DN in RFC 4514 form, e.g. \"CN=Example Issuing CA,O=Example Corp\"");
-    if (auto why = dn_problem(issuer->value); !why.empty())
+    if (auto dn = parse_dn(issuer->value); !dn)
         return fail(Code::config_value, *issuer->node, dotted(prefix, "issuer"),
-                    quote(issuer->value) + " is not an RFC 4514 DN: " + why);
+                    quote(issuer->value) + " is not an RFC 4514 DN: " + dn.error().detail());
     r.issuer = issuer->value;
 
     if (auto subject = CG_TRY(string(t, prefix, "subject"))) {
-        try {
-            std::regex re(subject->value, std::regex::ECMAScript);
-        } catch (const std::regex_error& e) {
+        if (auto why = regex_problem(subject->value); !why.empty())
             return fail(Code::config_value, *subject->node, dotted(prefix, "subject"),
-                        quote(subject->value) + " is not a valid ECMAScript regular expression: " + e.what());
-        }
+                        quote(subject->value) + " is not a valid ECMAScript regular expression: " + why);
         r.subject = subject->value;
     }
 
@@ -655,15 +605,58 @@ Result<MappingRule> Parser::rule(const toml::table& t, std::string_view prefix) 
         return fail(Code::config_value, *user->node, dotted(prefix, "user"),
                     quote(user->value) + " is not a valid template: " + why);
     r.user = user->value;
+
+    r.eku = CG_TRY(oid_list(t, prefix, "eku", true));
+    r.policies = CG_TRY(oid_list(t, prefix, "policies", false));
+    if (auto san = CG_TRY(strings(t, prefix, "san"))) {
+        for (const auto& s : *san) {
+            if (s.value != "email" && s.value != "upn")
+                return fail(Code::config_value, *s.node, dotted(prefix, "san"),
+                            quote(s.value) + " is not allowed (use \"email\" or \"upn\")");
+            r.san.push_back(s.value);
+        }
+    }
+    if (auto b = CG_TRY(boolean(t, prefix, "lowercase"))) r.lowercase = *b;
+    if (auto b = CG_TRY(boolean(t, prefix, "strong"))) r.strong = *b;
     return r;
 }
 
 Status Parser::mapping(const toml::table& root, MappingConfig& out) const {
     const toml::table* t = CG_TRY(table(root, "", "mapping"));
     if (!t) return {};
-    CG_TRY_VOID(only_keys(*t, "mapping", {"bindings", "allow_root", "rule"}));
+    CG_TRY_VOID(only_keys(*t, "mapping", {"bindings", "allow_root", "require_strong", "min_uid", "sources",
+                                          "index_dir", "rule"}));
     out.bindings = CG_TRY(path_value(*t, "mapping", "bindings"));
     if (auto b = CG_TRY(boolean(*t, "mapping", "allow_root"))) out.allow_root = *b;
+    if (auto b = CG_TRY(boolean(*t, "mapping", "require_strong"))) out.require_strong = *b;
+    if (auto d = CG_TRY(path_value(*t, "mapping", "index_dir"))) out.index_dir = *d;
+    if (const toml::node* n = t->get("min_uid")) {
+        if (!n->is_integer()) return wrong_type(*n, "mapping.min_uid", "an integer");
+        const auto v = n->as_integer()->get();
+        if (v < 1 || v > 2147483647)
+            return fail(Code::config_value, *n, "mapping.min_uid", std::to_string(v) + " is out of range (1 to 2147483647)");
+        out.min_uid = static_cast<unsigned>(v);
+    }
+    if (auto list = CG_TRY(strings(*t, "mapping", "sources"))) {
+        out.sources.clear();
+        for (const auto& s : *list) {
+            MappingSource src;
+            if (s.value == "bindings") src = MappingSource::bindings;
+            else if (s.value == "rules") src = MappingSource::rules;
+            else
+                return fail(Code::config_value, *s.node, "mapping.sources",
+                            quote(s.value) + " is not a mapping source (use \"bindings\" and/or \"rules\")");
+            if (std::find(out.sources.begin(), out.sources.end(), src) != out.sources.end())
+                return fail(Code::config_value, *s.node, "mapping.sources", quote(s.value) + " is listed twice");
+            out.sources.push_back(src);
+        }
+        if (out.sources.empty())
+            return fail(Code::config_value, *t->get("sources"), "mapping.sources", "must name at least one source");
+        if (std::find(out.sources.begin(), out.sources.end(), MappingSource::bindings) != out.sources.end() &&
+            !out.bindings)
+            return fail(Code::config_missing, *t->get("sources"), "mapping.sources",
+                        "\"bindings\" is listed but mapping.bindings names no file");
+    }
     const toml::node* rules = t->get("rule");
     if (!rules) return {};
     if (!rules->is_array_of_tables())

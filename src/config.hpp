@@ -6,6 +6,8 @@
 // No defaults are invented for a value that was written but is wrong.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <chrono>
 #include <map>
 #include <optional>
@@ -49,15 +51,26 @@ struct PurposeConfig {
 };
 
 struct MappingRule {
-    std::string issuer;                  // RFC 4514 DN, as written
+    std::string issuer;                  // RFC 4514 DN, as written; parses (dn.hpp)
     std::optional<std::string> subject;  // ECMAScript regex, compiles
-    std::string user;                    // template; fields checked (see SPEC "Templates")
+    std::string user;                    // template; fields checked (template.hpp)
+    std::vector<std::string> eku;        // dotted OIDs; the certificate needs one of them; empty = no condition
+    std::vector<std::string> policies;   // dotted OIDs; the certificate needs one of them; empty = no condition
+    std::vector<std::string> san;        // "email", "upn": each must be present in the certificate
+    bool lowercase = false;              // fold ASCII letters of the account name to lower case
+    bool strong = false;                 // declared by the administrator: keys only on CA-assigned fields
     int line = 0;                        // line of the [[mapping.rule]] header
 };
+
+enum class MappingSource { bindings, rules };
 
 struct MappingConfig {
     std::optional<std::string> bindings;  // absolute path
     bool allow_root = false;
+    bool require_strong = false;          // refuse weak mappings for login
+    unsigned min_uid = 1000;              // accounts below this uid are system accounts (refused unless allow_root)
+    std::vector<MappingSource> sources{MappingSource::bindings, MappingSource::rules};  // consulted in this order
+    std::string index_dir = CARDGATE_INDEX_DIR;  // derived index files (bindings.hpp); absolute
     std::vector<MappingRule> rules;       // in file order
 };
 
@@ -96,6 +109,9 @@ std::string eku_display_name(std::string_view oid);
 // can edit it decides who logs in. Code::config_io when it cannot be opened or
 // read. The checks are made on the opened descriptor (no check-then-open race).
 Result<std::string> read_protected_file(const std::string& path, std::size_t max_size = 4u << 20);
+// The same checks, returning the open descriptor (O_CLOEXEC; the caller
+// closes it) and its fstat, for a file that is read later or in parts.
+Result<int> open_protected_file(const std::string& path, struct stat& st);
 
 // The same ownership and permission checks for a file that is used but not
 // read here (the PKCS#11 module, which is loaded as code into login

@@ -33,6 +33,12 @@ std::string_view name(Code c) noexcept {
     case Code::proof_bad_signature: return "proof_bad_signature";
     case Code::proof_key_mismatch: return "proof_key_mismatch";
     case Code::proof_no_key: return "proof_no_key";
+    case Code::map_unmapped: return "map_unmapped";
+    case Code::map_ambiguous: return "map_ambiguous";
+    case Code::map_other_user: return "map_other_user";
+    case Code::map_unknown_account: return "map_unknown_account";
+    case Code::map_system_account: return "map_system_account";
+    case Code::map_weak: return "map_weak";
     case Code::p11_load: return "p11_load";
     case Code::p11_init: return "p11_init";
     case Code::p11_no_token: return "p11_no_token";
@@ -84,6 +90,12 @@ std::string_view describe(Code c) noexcept {
     case Code::proof_bad_signature: return "signature made by the card does not verify with the certificate key";
     case Code::proof_key_mismatch: return "the key on the card does not belong to the certificate";
     case Code::proof_no_key: return "no private key on the card for this certificate";
+    case Code::map_unmapped: return "no binding or rule maps the certificate to an account";
+    case Code::map_ambiguous: return "the certificate maps to more than one account";
+    case Code::map_other_user: return "the certificate does not map to the requested user";
+    case Code::map_unknown_account: return "the certificate maps to an account that does not exist";
+    case Code::map_system_account: return "the certificate maps to root or a system account";
+    case Code::map_weak: return "only a weak mapping matches and strong mapping is required";
     case Code::p11_load: return "PKCS#11 module cannot be loaded";
     case Code::p11_init: return "PKCS#11 module failed to initialise";
     case Code::p11_no_token: return "no matching token present";
@@ -135,6 +147,12 @@ Category category(Code c) noexcept {
     case Code::proof_bad_signature: return Category::denied;
     case Code::proof_key_mismatch: return Category::denied;
     case Code::proof_no_key: return Category::denied;
+    case Code::map_unmapped: return Category::denied;
+    case Code::map_ambiguous: return Category::denied;
+    case Code::map_other_user: return Category::denied;
+    case Code::map_unknown_account: return Category::denied;
+    case Code::map_system_account: return Category::denied;
+    case Code::map_weak: return Category::denied;
     case Code::p11_load: return Category::token;
     case Code::p11_init: return Category::token;
     case Code::p11_no_token: return Category::token;

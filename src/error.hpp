@@ -46,6 +46,14 @@ enum class Code {
     proof_key_mismatch,    // the key on the card is not the certificate's key
     proof_no_key,          // no private key on the card for this certificate
 
+    // --- mapping refusals (exit 1) ---
+    map_unmapped,          // no binding or rule maps the certificate
+    map_ambiguous,         // the certificate maps to several accounts
+    map_other_user,        // it maps, but not to the user asked for
+    map_unknown_account,   // the mapped account does not exist (NSS)
+    map_system_account,    // uid 0 or below mapping.min_uid, and allow_root = false
+    map_weak,              // only a weak rule maps it and mapping.require_strong = true
+
     // --- token and reader (exit 3) ---
     p11_load,              // module cannot be loaded / C_GetFunctionList missing
     p11_init,              // C_Initialize failed

@@ -3,4 +3,15 @@ libcardgate_la_SOURCES += \
 	src/duration.hpp src/duration.cpp \
 	src/config.hpp src/config.cpp \
 	src/x509.hpp src/x509.cpp \
-	src/trust.hpp src/trust.cpp
+	src/trust.hpp src/trust.cpp \
+	src/text.hpp src/text.cpp \
+	src/dn.hpp src/dn.cpp
+
+# identity: mapping a certificate to an account, groups and privileges
+libcardgate_la_SOURCES += \
+	src/template.hpp src/template.cpp \
+	src/accounts.hpp src/accounts.cpp \
+	src/index_file.hpp src/index_file.cpp \
+	src/bindings.hpp src/bindings.cpp \
+	src/rules.hpp src/rules.cpp \
+	src/mapping.hpp src/mapping.cpp

@@ -155,6 +155,15 @@ Result<Certificate> Certificate::adopt(ossl::X509Ptr x, std::string_view origin)
         }
     }
 
+    std::unique_ptr<CERTIFICATEPOLICIES, ossl::Deleter<CERTIFICATEPOLICIES_free>> pol(
+        static_cast<CERTIFICATEPOLICIES*>(X509_get_ext_d2i(c, NID_certificate_policies, &crit, nullptr)));
+    if (!pol && crit != -1) return parse_error(origin, "malformed certificatePolicies extension");
+    for (int i = 0; pol && i < sk_POLICYINFO_num(pol.get()); ++i)
+        f.policies.push_back(oid_text(sk_POLICYINFO_value(pol.get(), i)->policyid));  // borrowed from the stack
+
+    if (const ASN1_OCTET_STRING* ski = X509_get0_subject_key_id(c))  // borrowed; cached by X509_get_extension_flags
+        f.ski = to_hex({ASN1_STRING_get0_data(ski), static_cast<std::size_t>(ASN1_STRING_length(ski))});
+
     f.is_ca = X509_check_ca(c) != 0;
     f.self_signed = X509_self_signed(c, 1) == 1;
     ERR_clear_error();  // X509_self_signed may leave entries for a non-self-signed certificate

@@ -84,6 +84,11 @@ public:
     const std::vector<std::string>& emails() const noexcept { return f_.emails; }
     const std::vector<std::string>& upns() const noexcept { return f_.upns; }
 
+    // certificatePolicies policy OIDs in dotted form, in certificate order.
+    const std::vector<std::string>& policies() const noexcept { return f_.policies; }
+    // Lower-case hex of the subjectKeyIdentifier; empty when absent.
+    const std::string& ski() const noexcept { return f_.ski; }
+
     // X509_check_ca() != 0: basicConstraints cA, or keyCertSign, or a v1 self-signed root.
     bool is_ca() const noexcept { return f_.is_ca; }
     // Subject equals issuer and the signature verifies with the certificate's own key.
@@ -98,6 +103,8 @@ private:
         bool has_key_usage = false;
         std::uint32_t key_usage = 0;
         std::vector<std::string> emails, upns;
+        std::vector<std::string> policies;
+        std::string ski;
         bool is_ca = false;
         bool self_signed = false;
     };

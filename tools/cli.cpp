@@ -15,7 +15,10 @@ std::string usage_text() {
            "  verify [--purpose P] CERT|pkcs11:URI  validation verdict, step by step (P: login, tls, door)\n"
            "  prove [--purpose P] [--pin-source file:PATH] pkcs11:URI\n"
            "                                       challenge-response against the card\n"
-           "  check-config                         parse and check the configuration\n"
+           "  map [--purpose P] [--user NAME] CERT|pkcs11:URI\n"
+           "                                       which account a certificate maps to, by which rule or\n"
+           "                                       binding, with strength, groups and privileges\n"
+           "  check-config                         parse and check the configuration, rules and bindings\n"
            "\n"
            "exit codes: 0 success, 1 denied or invalid, 2 usage or config error, 3 token/reader error,\n"
            "4 internal error. See cardgate(1).\n";
@@ -35,7 +38,8 @@ Result<Options> parse_options(int argc, char** argv) {
             value = std::string(a.substr(a.find('=') + 1));
             a = a.substr(0, a.find('='));
             if (a == "--json" || a == "--help") return Error(Code::usage, std::string(a) + " takes no value");
-        } else if (a == "--config" || a == "--purpose" || a == "--pin-source" || a == "--module" || a == "--host") {
+        } else if (a == "--config" || a == "--purpose" || a == "--pin-source" || a == "--module" || a == "--host" ||
+                   a == "--user") {
             value = CG_TRY(need_value(i, a));
         }
         if (a == "--config") o.config_path = value;
@@ -43,6 +47,7 @@ Result<Options> parse_options(int argc, char** argv) {
         else if (a == "--pin-source") o.pin_source = value;
         else if (a == "--module") o.module = value;
         else if (a == "--host") o.host = value;
+        else if (a == "--user") o.user = value;
         else if (a == "--json") o.json = true;
         else if (a == "--help" || a == "-h") o.command = "help";
         else if (a == "--version") o.command = "version";

@@ -21,6 +21,7 @@ struct Options {
     std::optional<std::string> pin_source;   // --pin-source file:PATH
     std::optional<std::string> module;       // --module PATH (overrides token.module)
     std::optional<std::string> host;         // --host (challenge context; default: this host's name)
+    std::optional<std::string> user;         // --user (map: the account asked for, as PAM_USER)
     std::vector<std::string> args;           // positional arguments after the command
 };
 
@@ -56,6 +57,7 @@ int cmd_list(const Options& o, Output& out);
 int cmd_verify(const Options& o, Output& out);
 int cmd_prove(const Options& o, Output& out);
 int cmd_check_config(const Options& o, Output& out);
+int cmd_map(const Options& o, Output& out);
 
 // Lower-case hex of bytes.
 std::string hex(const std::vector<unsigned char>& v);

@@ -1,6 +1,7 @@
 // cardgate check-config: parse strictly, then load every file the config names.
 #include "cli.hpp"
 
+#include "src/bindings.hpp"
 #include "src/config.hpp"
 #include "src/trust.hpp"
 
@@ -17,19 +18,40 @@ int cmd_check_config(const Options& o, Output& out) {
     // The module is checked, not loaded: loading runs its code.
     if (auto m = check_trusted_file(cfg->token.module); !m)
         return out.fail(Error(m.code(), "token.module: " + m.error().detail()));
+    std::size_t bindings = 0;
+    std::vector<std::string> warnings;
     if (cfg->mapping.bindings) {
-        auto b = read_protected_file(*cfg->mapping.bindings);
-        if (!b) return out.fail(Error(b.code(), "mapping.bindings: " + b.error().detail()));
+        // Every line, every problem (not only the first), with file:line.
+        auto rep = BindingsFile::check(*cfg->mapping.bindings);
+        if (!rep) return out.fail(Error(rep.code(), "mapping.bindings: " + rep.error().detail()));
+        if (!rep->errors.empty()) {
+            for (std::size_t i = 1; i < rep->errors.size(); ++i) out.line("error: " + rep->errors[i]);
+            out.doc()["binding_errors"] = rep->errors;
+            return out.fail(Error(Code::config_value, rep->errors.front() +
+                                                          (rep->errors.size() > 1 ? " (and " + std::to_string(rep->errors.size() - 1) + " more)" : "")));
+        }
+        bindings = rep->bindings;
+        warnings = rep->warnings;
     }
+    for (const auto& r : cfg->mapping.rules)
+        if (r.strong)
+            warnings.push_back(cfg->path + ":" + std::to_string(r.line) +
+                               ": rule declared strong: make sure every field it keys on is assigned by your CA, "
+                               "never copied from the certificate request");
+    for (const auto& w : warnings) out.line("warning: " + w);
     out.line(path + ": OK");
     out.line("  token.module   " + cfg->token.module);
     out.line("  trust.anchors  " + std::to_string(cfg->trust.anchors.size()) + " file(s), intermediates " +
              std::to_string(cfg->trust.intermediates.size()) + ", CRLs " + std::to_string(cfg->trust.crls.size()));
     out.line("  mapping rules  " + std::to_string(cfg->mapping.rules.size()));
+    if (cfg->mapping.bindings)
+        out.line("  bindings       " + std::to_string(bindings) + " in " + *cfg->mapping.bindings);
     out.doc()["anchors"] = cfg->trust.anchors;
     out.doc()["intermediates"] = cfg->trust.intermediates;
     out.doc()["crls"] = cfg->trust.crls;
     out.doc()["mapping_rules"] = cfg->mapping.rules.size();
+    out.doc()["bindings"] = bindings;
+    out.doc()["warnings"] = warnings;
     return out.finish(Code::ok);
 }
 

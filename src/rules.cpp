@@ -1,0 +1,223 @@
+#include "rules.hpp"
+
+#include <algorithm>
+
+#include "accounts.hpp"
+#include "dn.hpp"
+#include "template.hpp"
+
+namespace cardgate {
+namespace {
+
+// Index just past the group or class that starts at p[i] ('(' or '['), or npos.
+std::size_t skip_class(std::string_view p, std::size_t i) {
+    ++i;
+    if (i < p.size() && p[i] == '^') ++i;
+    if (i < p.size() && p[i] == ']') ++i;  // a leading ']' is literal
+    while (i < p.size() && p[i] != ']') i += p[i] == '\\' ? 2 : 1;
+    return i < p.size() ? i + 1 : std::string_view::npos;
+}
+
+std::size_t skip_group(std::string_view p, std::size_t i) {
+    int depth = 0;
+    while (i < p.size()) {
+        const char c = p[i];
+        if (c == '\\') {
+            i += 2;
+        } else if (c == '[') {
+            i = skip_class(p, i);
+            if (i == std::string_view::npos) return i;
+        } else {
+            if (c == '(') ++depth;
+            if (c == ')' && --depth == 0) return i + 1;
+            ++i;
+        }
+    }
+    return std::string_view::npos;
+}
+
+bool top_level_alternation(std::string_view p) {
+    for (std::size_t i = 0; i < p.size();) {
+        const char c = p[i];
+        if (c == '|') return true;
+        if (c == '\\') i += 2;
+        else if (c == '[') i = skip_class(p, i);
+        else if (c == '(') i = skip_group(p, i);
+        else ++i;
+        if (i == std::string_view::npos) return true;  // malformed: claim nothing
+    }
+    return false;
+}
+
+}  // namespace
+
+std::string regex_problem(std::string_view pattern) {
+    if (pattern.size() > 1024) return "longer than 1024 characters";
+    if (pattern.find('\0') != std::string_view::npos) return "contains a NUL byte";
+    try {
+        std::regex re(pattern.begin(), pattern.end(), std::regex::ECMAScript);
+    } catch (const std::regex_error& e) {
+        return e.what();
+    }
+    return "";
+}
+
+std::string required_literal(std::string_view p) {
+    if (top_level_alternation(p)) return "";
+    std::string best, cur;
+    auto flush = [&] {
+        if (cur.size() > best.size()) best = cur;
+        cur.clear();
+    };
+    bool last_literal = false;  // the previous atom is the last char of cur
+    std::size_t i = 0;
+    while (i < p.size()) {
+        const char c = p[i];
+        if (c == '*' || c == '?' || c == '{' || c == '+') {
+            // A quantifier: "x*", "x?", "x{0,}" make x optional; "x+" keeps one x
+            // but what follows is no longer adjacent to what precedes it.
+            if (last_literal && c != '+' && !cur.empty()) cur.pop_back();
+            flush();
+            if (c == '{') {
+                const auto close = p.find('}', i);
+                if (close == std::string_view::npos) return "";
+                i = close + 1;
+            } else {
+                ++i;
+            }
+            if (i < p.size() && p[i] == '?') ++i;  // lazy form
+            last_literal = false;
+            continue;
+        }
+        if (c == '\\') {
+            if (i + 1 >= p.size()) return "";
+            const char e = p[i + 1];
+            const bool punct = (e >= 0x21 && e <= 0x2F) || (e >= 0x3A && e <= 0x40) || (e >= 0x5B && e <= 0x60) ||
+                               (e >= 0x7B && e <= 0x7E);
+            if (punct) {
+                cur.push_back(e);
+                last_literal = true;
+            } else {  // \d \w \s \b \n \xHH \uHHHH \cX, back-references: not literal text here
+                flush();
+                last_literal = false;
+                if (e == 'x') i += 2;
+                else if (e == 'u') i += 4;
+                else if (e == 'c') i += 1;
+            }
+            i += 2;
+            continue;
+        }
+        if (c == '[' || c == '(') {
+            flush();
+            i = c == '[' ? skip_class(p, i) : skip_group(p, i);
+            if (i == std::string_view::npos) return "";
+            last_literal = false;
+            continue;
+        }
+        if (c == '.' || c == '^' || c == '$' || c == ')' || c == ']' || c == '}' || c == '|') {
+            if (c == ')' || c == '|') return "";  // unbalanced: claim nothing
+            flush();
+            last_literal = false;
+            ++i;
+            continue;
+        }
+        cur.push_back(c);
+        last_literal = true;
+        ++i;
+    }
+    flush();
+    return best;
+}
+
+Result<RuleSet> RuleSet::create(const std::vector<MappingRule>& rules) {
+    RuleSet set;
+    set.rules_.reserve(rules.size());
+    for (std::size_t i = 0; i < rules.size(); ++i) {
+        auto dn = parse_dn(rules[i].issuer);
+        if (!dn)
+            return Error(Code::config_value, "mapping rule " + std::to_string(i + 1) + ": issuer: " + dn.error().detail());
+        const std::uint32_t h = dn_hash(dn->get());
+        std::string literal = rules[i].subject ? required_literal(*rules[i].subject) : "";
+        set.rules_.push_back({rules[i], std::move(*dn), std::move(literal), nullptr});
+        set.by_issuer_.emplace(h, i);
+    }
+    return set;
+}
+
+RuleResult RuleSet::test(std::size_t i, const Certificate& cert, Status& error) const {
+    const Compiled& c = rules_[i];
+    const MappingRule& r = c.rule;
+    RuleResult out;
+    out.index = i;
+    if (r.subject) {
+        const std::string& subject = cert.subject();
+        if (!c.literal.empty() && subject.find(c.literal) == std::string::npos) {
+            out.why = "subject does not match " + *r.subject;
+            return out;
+        }
+        if (subject.size() > max_regex_subject) {
+            error = Error(Code::internal, "rule at line " + std::to_string(r.line) + ": the subject is longer than " +
+                                              std::to_string(max_regex_subject) + " bytes; not searched with a regex");
+            return out;
+        }
+        try {
+            std::lock_guard lock(*mutex_);
+            if (!c.regex) c.regex = std::make_unique<std::regex>(*r.subject, std::regex::ECMAScript);
+            if (!std::regex_search(subject, *c.regex)) {
+                out.why = "subject does not match " + *r.subject;
+                return out;
+            }
+        } catch (const std::exception& e) {
+            error = Error(Code::internal, "rule at line " + std::to_string(r.line) + ": regex failed: " + e.what());
+            return out;
+        }
+    }
+    if (!r.eku.empty() &&
+        std::none_of(r.eku.begin(), r.eku.end(), [&](const std::string& o) { return cert.has_eku_oid(o); })) {
+        out.why = "certificate has none of the rule's EKUs";
+        return out;
+    }
+    if (!r.policies.empty() && std::none_of(r.policies.begin(), r.policies.end(), [&](const std::string& o) {
+            return std::find(cert.policies().begin(), cert.policies().end(), o) != cert.policies().end();
+        })) {
+        out.why = "certificate has none of the rule's policies";
+        return out;
+    }
+    for (const std::string& kind : r.san) {
+        if ((kind == "email" && cert.emails().empty()) || (kind == "upn" && cert.upns().empty())) {
+            out.why = "certificate has no SAN " + kind;
+            return out;
+        }
+    }
+    Expansion e = expand_template(r.user, cert, r.lowercase);
+    if (!e.value) {
+        out.why = "template " + r.user + ": " + e.why;
+        return out;
+    }
+    if (auto why = account_name_problem(*e.value); !why.empty()) {
+        out.why = "template " + r.user + " gives a name that " + why;
+        return out;
+    }
+    out.matched = true;
+    out.account = std::move(*e.value);
+    out.why = "matched";
+    return out;
+}
+
+Result<std::vector<RuleResult>> RuleSet::evaluate(const Certificate& cert) const {
+    const X509_NAME* issuer = X509_get_issuer_name(cert.x509());  // borrowed
+    auto [lo, hi] = by_issuer_.equal_range(dn_hash(issuer));
+    std::vector<std::size_t> candidates;
+    for (auto it = lo; it != hi; ++it)
+        if (same_dn(rules_[it->second].issuer.get(), issuer)) candidates.push_back(it->second);
+    std::sort(candidates.begin(), candidates.end());
+    std::vector<RuleResult> out;
+    for (std::size_t i : candidates) {
+        Status error;
+        out.push_back(test(i, cert, error));
+        if (!error) return error.error();
+    }
+    return out;
+}
+
+}  // namespace cardgate

@@ -1,0 +1,83 @@
+// How [[mapping.rule]] entries decide whether they map a certificate.
+//
+// A rule is scoped to one issuer (compared as the chain verifier compares
+// names, dn.hpp), then tests, in this order: the subject regex (searched in
+// the RFC 4514 subject), the EKU condition (one of), the policy condition
+// (one of), the SAN-presence condition (all of), and finally expands its user
+// template (template.hpp), whose result must be a valid account name.
+//
+// Scale: rules are indexed by the hash of their issuer, and a regex is only
+// compiled (once, lazily) and run when the subject contains the literal text
+// the regex requires (required_literal), so 10^4 rules cost a few hash-table
+// probes and substring searches per certificate.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <regex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "config.hpp"
+#include "ossl.hpp"
+#include "result.hpp"
+#include "x509.hpp"
+
+namespace cardgate {
+
+// Why the pattern is not an ECMAScript regex std::regex accepts, or "".
+std::string regex_problem(std::string_view pattern);
+
+// A string every match of `pattern` must contain (the longest literal run of a
+// top-level concatenation without alternation), or "" when none is known.
+// Conservative: "" is always correct, a non-empty answer is a guarantee.
+std::string required_literal(std::string_view pattern);
+
+// Subjects longer than this are not searched with a regex (backtracking cost);
+// a rule with a subject regex then fails with an error instead of guessing.
+inline constexpr std::size_t max_regex_subject = 1024;
+
+struct RuleResult {
+    std::size_t index = 0;   // in MappingConfig::rules
+    bool matched = false;
+    std::string account;     // when matched
+    std::string why;         // what decided it ("subject does not match", "matched", ...)
+};
+
+class RuleSet {
+public:
+    // Parses each rule's issuer once. Error: config_value (a rule that
+    // Config::parse would have refused).
+    static Result<RuleSet> create(const std::vector<MappingRule>& rules);
+
+    // Every rule scoped to the certificate's issuer, tested in file order.
+    // An Error when a rule could not be evaluated (regex engine failure,
+    // over-long subject): the mapping must then be refused, since a rule
+    // that could not say "match" might have made the result ambiguous.
+    Result<std::vector<RuleResult>> evaluate(const Certificate& cert) const;
+
+    // How many rules are scoped to other issuers (for explanations).
+    std::size_t size() const noexcept { return rules_.size(); }
+    const MappingRule& rule(std::size_t i) const { return rules_[i].rule; }
+
+    RuleSet(RuleSet&&) = default;
+    RuleSet& operator=(RuleSet&&) = default;
+
+private:
+    struct Compiled {
+        MappingRule rule;
+        ossl::X509NamePtr issuer;
+        std::string literal;
+        mutable std::unique_ptr<std::regex> regex;  // compiled on first use, under mutex_
+    };
+    RuleSet() = default;
+    RuleResult test(std::size_t i, const Certificate& cert, Status& error) const;
+
+    std::vector<Compiled> rules_;
+    std::unordered_multimap<std::uint32_t, std::size_t> by_issuer_;
+    mutable std::unique_ptr<std::mutex> mutex_ = std::make_unique<std::mutex>();
+};
+
+}  // namespace cardgate
