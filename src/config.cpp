@@ -25,8 +25,10 @@
 #include <openssl/objects.h>
 #include <toml++/toml.h>
 
+#include "config_cache.hpp"
 #include "dn.hpp"
 #include "duration.hpp"
+#include "rule_table.hpp"
 #include "rules.hpp"
 #include "template.hpp"
 #include "ossl.hpp"
@@ -589,12 +591,14 @@ Result<MappingRule> Parser::rule(const toml::table& t, std::string_view prefix) 
         return fail(Code::config_value, *issuer->node, dotted(prefix, "issuer"),
                     quote(issuer->value) + " is not an RFC 4514 DN: " + dn.error().detail());
     r.issuer = issuer->value;
+    r.issuer_hash = dn_hash(parse_dn(issuer->value)->get());
 
     if (auto subject = CG_TRY(string(t, prefix, "subject"))) {
         if (auto why = regex_problem(subject->value); !why.empty())
             return fail(Code::config_value, *subject->node, dotted(prefix, "subject"),
                         quote(subject->value) + " is not a valid ECMAScript regular expression: " + why);
         r.subject = subject->value;
+        r.literal = required_literal(subject->value);
     }
 
     auto user = CG_TRY(string(t, prefix, "user"));
@@ -682,21 +686,41 @@ Result<Config> Parser::run(const toml::table& root) {
 
 // ----------------------------------------------------------------- entry points
 
-Result<Config> Config::parse(std::string_view text, const std::string& path_for_messages) {
+namespace detail {
+
+Result<Config> parse_config(std::string_view text, const std::string& path, std::vector<LineSpan>* rule_spans) {
     toml::table root;
     try {
-        root = toml::parse(text, path_for_messages);
+        root = toml::parse(text, path);
     } catch (const toml::parse_error& e) {
         const auto& b = e.source().begin;
-        return Error(Code::config_syntax, path_for_messages + ":" + std::to_string(b.line) + ":" +
-                                              std::to_string(b.column) + ": " + std::string(e.description()));
+        return Error(Code::config_syntax,
+                     path + ":" + std::to_string(b.line) + ":" + std::to_string(b.column) + ": " + std::string(e.description()));
     }
-    return Parser(path_for_messages).run(root);
+    Config c = CG_TRY(Parser(path).run(root));
+    if (!rule_spans) return c;
+    const toml::array* rules = root["mapping"]["rule"].as_array();
+    for (std::size_t i = 0; rules && i < rules->size(); ++i) {
+        const toml::table* t = rules->get(i)->as_table();
+        LineSpan span;
+        span.first = span.last = t->source().begin.line;
+        span.header = !t->is_inline();
+        for (auto&& [k, v] : *t) span.last = std::max({span.last, k.source().end.line, v.source().end.line});
+        rule_spans->push_back(span);
+    }
+    return c;
 }
 
-Result<Config> Config::load(const std::string& path) {
-    const std::string text = CG_TRY(read_protected_file(path, 1u << 20));
-    return parse(text, path);
+}  // namespace detail
+
+Result<Config> Config::parse(std::string_view text, const std::string& path_for_messages) {
+    return detail::parse_config(text, path_for_messages, nullptr);
+}
+
+std::size_t MappingConfig::rule_count() const { return rule_table ? rule_table->size() : rules.size(); }
+
+Result<Config> Config::load(const std::string& path, const std::optional<std::string>& index_dir) {
+    return load_config(path, index_dir);
 }
 
 }  // namespace cardgate

@@ -9,7 +9,9 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,6 +24,8 @@
 namespace cardgate {
 
 inline constexpr const char* default_config_path = "/etc/cardgate/cardgate.conf";
+
+class RuleTable;  // rule_table.hpp
 
 struct TokenConfig {
     std::string module = CARDGATE_DEFAULT_MODULE;  // absolute path of the PKCS#11 module
@@ -60,6 +64,10 @@ struct MappingRule {
     bool lowercase = false;              // fold ASCII letters of the account name to lower case
     bool strong = false;                 // declared by the administrator: keys only on CA-assigned fields
     int line = 0;                        // line of the [[mapping.rule]] header
+    // Derived when parsed (and kept in the config cache) so that rules can be
+    // indexed without parsing every DN or compiling every regex:
+    std::uint32_t issuer_hash = 0;       // dn_hash() of the parsed issuer
+    std::string literal;                 // required_literal() of subject
 };
 
 enum class MappingSource { bindings, rules };
@@ -72,6 +80,10 @@ struct MappingConfig {
     std::vector<MappingSource> sources{MappingSource::bindings, MappingSource::rules};  // consulted in this order
     std::string index_dir = CARDGATE_INDEX_DIR;  // derived index files (bindings.hpp); absolute
     std::vector<MappingRule> rules;       // in file order
+    // Set instead of `rules` when the config came from its derived index
+    // (config_cache.hpp): the same rules, read in place.
+    std::shared_ptr<const RuleTable> rule_table;
+    std::size_t rule_count() const;
 };
 
 struct Config {
@@ -81,14 +93,27 @@ struct Config {
     std::map<Purpose, PurposeConfig> purposes;  // always holds all three after parse()
     MappingConfig mapping;
 
-    // Reads the file (see read_protected_file) and parses it.
-    static Result<Config> load(const std::string& path);
+    // Reads the file (see read_protected_file) and parses it. A config with
+    // many rules is parsed once and kept as a derived index in `index_dir`
+    // (index_file.hpp; config_cache.hpp); nullopt = never use one.
+    static Result<Config> load(const std::string& path,
+                               const std::optional<std::string>& index_dir = std::string(CARDGATE_INDEX_DIR));
     // Parses TOML text; path_for_messages starts every error detail.
     static Result<Config> parse(std::string_view text, const std::string& path_for_messages);
 
     // The purpose's settings; the built-in default when the map lacks it.
     const PurposeConfig& purpose(Purpose p) const;
 };
+
+namespace detail {
+// Config::parse that also returns the first and last line of each
+// [[mapping.rule]] table, for config_cache.cpp.
+struct LineSpan {
+    unsigned first = 0, last = 0;
+    bool header = false;  // written as a [[mapping.rule]] header (not an inline table)
+};
+Result<Config> parse_config(std::string_view text, const std::string& path, std::vector<LineSpan>* rule_spans);
+}  // namespace detail
 
 // Built-in EKU requirements when a [purpose.X] section is absent:
 // login = clientAuth, msSmartcardLogin; tls = clientAuth; door = pivCardAuth.

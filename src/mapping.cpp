@@ -15,7 +15,7 @@ std::string_view strength_name(Strength s) noexcept {
     return "weak";
 }
 
-Result<Mapper> Mapper::create(const MappingConfig& config, std::string config_path, const Accounts& accounts) {
+Result<Mapper> Mapper::create(MappingConfig config, std::string config_path, const Accounts& accounts) {
     std::optional<BindingsFile> bindings;
     const bool use_bindings = std::find(config.sources.begin(), config.sources.end(), MappingSource::bindings) !=
                               config.sources.end();
@@ -25,12 +25,14 @@ Result<Mapper> Mapper::create(const MappingConfig& config, std::string config_pa
         if (!b) return Error(b.code(), "mapping.bindings: " + b.error().detail());
         bindings.emplace(std::move(*b));
     }
-    auto rules = CG_TRY(RuleSet::create(config.rules));
+    std::optional<RuleSet> rules;
+    if (config.rule_table) rules.emplace(RuleSet::create(config.rule_table));
+    else rules.emplace(CG_TRY(RuleSet::create(std::move(config.rules))));
     Policy p{config.sources, config.allow_root, config.require_strong, config.min_uid};
-    return Mapper(std::move(p), std::move(config_path), accounts, std::move(bindings), std::move(rules));
+    return Mapper(std::move(p), std::move(config_path), accounts, std::move(bindings), std::move(*rules));
 }
 
-Status Mapper::collect(const Certificate& leaf, MapResult& res) const {
+Status Mapper::collect(const Certificate& leaf, MapResult& res, bool explain) const {
     for (MappingSource src : policy_.sources) {
         if (src == MappingSource::bindings) {
             if (!bindings_) {
@@ -49,19 +51,20 @@ Status Mapper::collect(const Certificate& leaf, MapResult& res) const {
                 res.candidates.push_back({h.binding.user, Strength::strong, source});
             }
         } else {
-            auto tested = rules_.evaluate(leaf);
+            std::size_t count = 0;
+            auto tested = rules_.evaluate(leaf, explain, &count);
             if (!tested) return Error(tested.code(), "mapping.rule: " + tested.error().detail());
             for (const RuleResult& t : *tested) {
-                const MappingRule& r = rules_.rule(t.index);
+                const MappingRule r = rules_.rule(t.index);
                 const std::string source = "rule " + config_path_ + ":" + std::to_string(r.line);
                 const Strength s = r.strong ? Strength::strong : Strength::weak;
                 res.steps.push_back({source, t.matched, t.account,
                                      t.matched ? std::string(strength_name(s)) : t.why});
                 if (t.matched) res.candidates.push_back({t.account, s, source});
             }
-            const std::size_t others = rules_.size() - tested->size();
+            const std::size_t others = rules_.size() - count;
             res.steps.push_back({"rules", false, "",
-                                 std::to_string(tested->size()) + " rule(s) for issuer " + leaf.issuer() +
+                                 std::to_string(count) + " rule(s) for issuer " + leaf.issuer() +
                                      " tested; " + std::to_string(others) + " rule(s) for other issuers not tested"});
         }
     }
@@ -108,7 +111,8 @@ Status Mapper::decide(MapResult& res, std::optional<std::string_view> user, std:
     return {};
 }
 
-MapResult Mapper::map(const Certificate& leaf, Purpose purpose, std::optional<std::string_view> user) const {
+MapResult Mapper::map(const Certificate& leaf, Purpose purpose, std::optional<std::string_view> user,
+                      bool explain) const {
     MapResult res;  // a refusal until the end
     auto refuse = [&](const Error& e, std::string stage = "decision") {
         res.code = e.code();
@@ -116,7 +120,7 @@ MapResult Mapper::map(const Certificate& leaf, Purpose purpose, std::optional<st
         res.steps.push_back({std::move(stage), false, "", std::string(name(e.code())) + ": " + e.detail()});
         return res;
     };
-    if (auto c = collect(leaf, res); !c) return refuse(c.error(), "sources");
+    if (auto c = collect(leaf, res, explain); !c) return refuse(c.error(), "sources");
 
     std::string account, source;
     Strength strength = Strength::weak;

@@ -72,10 +72,13 @@ class Mapper {
 public:
     // Opens the bindings file (through mapping.index_dir) and indexes the
     // rules. `accounts` must outlive the Mapper. Errors as BindingsFile::open.
-    static Result<Mapper> create(const MappingConfig& config, std::string config_path, const Accounts& accounts);
+    // Takes the config by value: move it in (10^4 rules are not copied).
+    static Result<Mapper> create(MappingConfig config, std::string config_path, const Accounts& accounts);
 
-    // `user`: the account asked for (PAM_USER, --user), if any.
-    MapResult map(const Certificate& leaf, Purpose purpose, std::optional<std::string_view> user) const;
+    // `user`: the account asked for (PAM_USER, --user), if any. `explain`
+    // records a step for every rule tested, not only those that matched.
+    MapResult map(const Certificate& leaf, Purpose purpose, std::optional<std::string_view> user,
+                  bool explain = false) const;
 
     const std::optional<BindingsFile>& bindings() const noexcept { return bindings_; }
     const RuleSet& rules() const noexcept { return rules_; }
@@ -93,7 +96,7 @@ private:
     Mapper(Policy p, std::string path, const Accounts& a, std::optional<BindingsFile> b, RuleSet r)
         : policy_(std::move(p)), config_path_(std::move(path)), accounts_(a), bindings_(std::move(b)),
           rules_(std::move(r)) {}
-    Status collect(const Certificate& leaf, MapResult& res) const;
+    Status collect(const Certificate& leaf, MapResult& res, bool explain) const;
     Status decide(MapResult& res, std::optional<std::string_view> user, std::string& account, Strength& strength,
                   std::string& source) const;
 

@@ -129,29 +129,37 @@ std::string required_literal(std::string_view p) {
     return best;
 }
 
-Result<RuleSet> RuleSet::create(const std::vector<MappingRule>& rules) {
-    RuleSet set;
-    set.rules_.reserve(rules.size());
+Result<RuleSet> RuleSet::create(std::vector<MappingRule> rules) {
     for (std::size_t i = 0; i < rules.size(); ++i) {
-        auto dn = parse_dn(rules[i].issuer);
+        MappingRule& r = rules[i];
+        if (r.issuer_hash != 0) continue;
+        auto dn = parse_dn(r.issuer);
         if (!dn)
             return Error(Code::config_value, "mapping rule " + std::to_string(i + 1) + ": issuer: " + dn.error().detail());
-        const std::uint32_t h = dn_hash(dn->get());
-        std::string literal = rules[i].subject ? required_literal(*rules[i].subject) : "";
-        set.rules_.push_back({rules[i], std::move(*dn), std::move(literal), nullptr});
-        set.by_issuer_.emplace(h, i);
+        r.issuer_hash = dn_hash(dn->get());
+        if (r.subject) r.literal = required_literal(*r.subject);
     }
-    return set;
+    return RuleSet(std::make_shared<const RuleTable>(RuleTable::build(rules)));
 }
 
-RuleResult RuleSet::test(std::size_t i, const Certificate& cert, Status& error) const {
-    const Compiled& c = rules_[i];
-    const MappingRule& r = c.rule;
+RuleSet RuleSet::create(std::shared_ptr<const RuleTable> table) { return RuleSet(std::move(table)); }
+
+bool RuleSet::issuer_is(std::string_view text, const X509_NAME* issuer) const {
+    std::lock_guard lock(*mutex_);
+    auto it = issuers_.find(std::string(text));
+    if (it == issuers_.end()) {
+        auto dn = parse_dn(text);
+        it = issuers_.emplace(std::string(text), dn ? std::move(*dn) : nullptr).first;
+    }
+    return it->second && same_dn(it->second.get(), issuer);
+}
+
+RuleResult RuleSet::test(const MappingRule& r, std::size_t i, const Certificate& cert, Status& error) const {
     RuleResult out;
     out.index = i;
     if (r.subject) {
         const std::string& subject = cert.subject();
-        if (!c.literal.empty() && subject.find(c.literal) == std::string::npos) {
+        if (!r.literal.empty() && subject.find(r.literal) == std::string::npos) {
             out.why = "subject does not match " + *r.subject;
             return out;
         }
@@ -162,8 +170,9 @@ RuleResult RuleSet::test(std::size_t i, const Certificate& cert, Status& error) 
         }
         try {
             std::lock_guard lock(*mutex_);
-            if (!c.regex) c.regex = std::make_unique<std::regex>(*r.subject, std::regex::ECMAScript);
-            if (!std::regex_search(subject, *c.regex)) {
+            auto& re = regex_[i];
+            if (!re) re = std::make_unique<std::regex>(*r.subject, std::regex::ECMAScript);
+            if (!std::regex_search(subject, *re)) {
                 out.why = "subject does not match " + *r.subject;
                 return out;
             }
@@ -204,19 +213,39 @@ RuleResult RuleSet::test(std::size_t i, const Certificate& cert, Status& error) 
     return out;
 }
 
-Result<std::vector<RuleResult>> RuleSet::evaluate(const Certificate& cert) const {
+Result<std::vector<RuleResult>> RuleSet::evaluate(const Certificate& cert, bool explain, std::size_t* tested) const {
     const X509_NAME* issuer = X509_get_issuer_name(cert.x509());  // borrowed
-    auto [lo, hi] = by_issuer_.equal_range(dn_hash(issuer));
-    std::vector<std::size_t> candidates;
-    for (auto it = lo; it != hi; ++it)
-        if (same_dn(rules_[it->second].issuer.get(), issuer)) candidates.push_back(it->second);
-    std::sort(candidates.begin(), candidates.end());
+    const std::uint32_t hash = dn_hash(issuer);
+    const std::string& subject = cert.subject();
+    auto malformed = [](std::size_t i) {
+        return Error(Code::internal, "mapping rule " + std::to_string(i + 1) + ": rule table is malformed");
+    };
     std::vector<RuleResult> out;
-    for (std::size_t i : candidates) {
+    std::size_t count = 0;
+    std::string_view last_issuer;
+    bool have_last = false, last_same = false;
+    for (std::size_t i = 0; i < table_->size(); ++i) {
+        if (table_->issuer_hash(i) != hash) continue;
+        const auto key = table_->key(i);
+        if (!key) return malformed(i);
+        // Rules of one issuer are usually written with the same text: compare once.
+        if (!have_last || key->issuer != last_issuer) {
+            last_same = issuer_is(key->issuer, issuer);
+            last_issuer = key->issuer;
+            have_last = true;
+        }
+        if (!last_same) continue;
+        ++count;
+        // The cheap test first: the literal text the subject regex requires.
+        if (!explain && !key->literal.empty() && subject.find(key->literal) == std::string::npos) continue;
+        const auto rule = table_->rule(i);
+        if (!rule) return malformed(i);
         Status error;
-        out.push_back(test(i, cert, error));
+        RuleResult r = test(*rule, i, cert, error);
         if (!error) return error.error();
+        if (r.matched || explain) out.push_back(std::move(r));
     }
+    if (tested) *tested = count;
     return out;
 }
 

@@ -23,6 +23,7 @@
 #include "config.hpp"
 #include "ossl.hpp"
 #include "result.hpp"
+#include "rule_table.hpp"
 #include "x509.hpp"
 
 namespace cardgate {
@@ -48,35 +49,38 @@ struct RuleResult {
 
 class RuleSet {
 public:
-    // Parses each rule's issuer once. Error: config_value (a rule that
-    // Config::parse would have refused).
-    static Result<RuleSet> create(const std::vector<MappingRule>& rules);
+    // From rules built in code or just parsed: MappingRule::issuer_hash and
+    // literal are computed here when issuer_hash is 0. Error: config_value
+    // (a rule that Config::parse would have refused).
+    static Result<RuleSet> create(std::vector<MappingRule> rules);
+    // From a table read in place (the config cache).
+    static RuleSet create(std::shared_ptr<const RuleTable> table);
 
     // Every rule scoped to the certificate's issuer, tested in file order.
+    // With explain = false only matching rules are returned (a login needs no
+    // more); `tested` receives how many rules were scoped to the issuer.
     // An Error when a rule could not be evaluated (regex engine failure,
-    // over-long subject): the mapping must then be refused, since a rule
-    // that could not say "match" might have made the result ambiguous.
-    Result<std::vector<RuleResult>> evaluate(const Certificate& cert) const;
+    // over-long subject, malformed table): the mapping must then be refused,
+    // since a rule that could not say "match" might have made it ambiguous.
+    Result<std::vector<RuleResult>> evaluate(const Certificate& cert, bool explain = true,
+                                             std::size_t* tested = nullptr) const;
 
-    // How many rules are scoped to other issuers (for explanations).
-    std::size_t size() const noexcept { return rules_.size(); }
-    const MappingRule& rule(std::size_t i) const { return rules_[i].rule; }
+    std::size_t size() const noexcept { return table_->size(); }
+    // Rule i, decoded (an empty rule if the table is malformed there).
+    MappingRule rule(std::size_t i) const { return table_->rule(i).value_or(MappingRule{}); }
 
     RuleSet(RuleSet&&) = default;
     RuleSet& operator=(RuleSet&&) = default;
 
 private:
-    struct Compiled {
-        MappingRule rule;
-        ossl::X509NamePtr issuer;
-        std::string literal;
-        mutable std::unique_ptr<std::regex> regex;  // compiled on first use, under mutex_
-    };
-    RuleSet() = default;
-    RuleResult test(std::size_t i, const Certificate& cert, Status& error) const;
+    explicit RuleSet(std::shared_ptr<const RuleTable> t) : table_(std::move(t)) {}
+    bool issuer_is(std::string_view text, const X509_NAME* issuer) const;
+    RuleResult test(const MappingRule& r, std::size_t i, const Certificate& cert, Status& error) const;
 
-    std::vector<Compiled> rules_;
-    std::unordered_multimap<std::uint32_t, std::size_t> by_issuer_;
+    std::shared_ptr<const RuleTable> table_;
+    // Filled on first use, under mutex_: compiled regexes by rule index, parsed issuers by text.
+    mutable std::unordered_map<std::size_t, std::unique_ptr<std::regex>> regex_;
+    mutable std::unordered_map<std::string, ossl::X509NamePtr> issuers_;
     mutable std::unique_ptr<std::mutex> mutex_ = std::make_unique<std::mutex>();
 };
 

@@ -2,6 +2,7 @@
 libcardgate_la_SOURCES += \
 	src/duration.hpp src/duration.cpp \
 	src/config.hpp src/config.cpp \
+	src/config_cache.hpp src/config_cache.cpp \
 	src/x509.hpp src/x509.cpp \
 	src/trust.hpp src/trust.cpp \
 	src/text.hpp src/text.cpp \
@@ -13,5 +14,6 @@ libcardgate_la_SOURCES += \
 	src/accounts.hpp src/accounts.cpp \
 	src/index_file.hpp src/index_file.cpp \
 	src/bindings.hpp src/bindings.cpp \
+	src/rule_table.hpp src/rule_table.cpp \
 	src/rules.hpp src/rules.cpp \
 	src/mapping.hpp src/mapping.cpp

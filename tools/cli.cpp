@@ -8,7 +8,7 @@
 namespace cardgate::cli {
 
 std::string usage_text() {
-    return "usage: cardgate [--config PATH] [--json] COMMAND [ARGS]\n"
+    return "usage: cardgate [--config PATH] [--index-dir DIR] [--json] COMMAND [ARGS]\n"
            "\n"
            "commands:\n"
            "  list [--module PATH]                 readers, tokens, PIN state, certificates, keys, mechanisms\n"
@@ -39,7 +39,7 @@ Result<Options> parse_options(int argc, char** argv) {
             a = a.substr(0, a.find('='));
             if (a == "--json" || a == "--help") return Error(Code::usage, std::string(a) + " takes no value");
         } else if (a == "--config" || a == "--purpose" || a == "--pin-source" || a == "--module" || a == "--host" ||
-                   a == "--user") {
+                   a == "--user" || a == "--index-dir") {
             value = CG_TRY(need_value(i, a));
         }
         if (a == "--config") o.config_path = value;
@@ -48,6 +48,7 @@ Result<Options> parse_options(int argc, char** argv) {
         else if (a == "--module") o.module = value;
         else if (a == "--host") o.host = value;
         else if (a == "--user") o.user = value;
+        else if (a == "--index-dir") o.index_dir = value;
         else if (a == "--json") o.json = true;
         else if (a == "--help" || a == "-h") o.command = "help";
         else if (a == "--version") o.command = "version";

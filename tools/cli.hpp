@@ -21,6 +21,7 @@ struct Options {
     std::optional<std::string> pin_source;   // --pin-source file:PATH
     std::optional<std::string> module;       // --module PATH (overrides token.module)
     std::optional<std::string> host;         // --host (challenge context; default: this host's name)
+    std::optional<std::string> index_dir;    // --index-dir (derived index files; default: built in / mapping.index_dir)
     std::optional<std::string> user;         // --user (map: the account asked for, as PAM_USER)
     std::vector<std::string> args;           // positional arguments after the command
 };

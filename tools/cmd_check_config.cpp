@@ -11,7 +11,7 @@ int cmd_check_config(const Options& o, Output& out) {
     if (!o.args.empty()) return out.fail(Error(Code::usage, "check-config takes no arguments"));
     const std::string path = config_path(o);
     out.doc()["config"] = path;
-    auto cfg = Config::load(path);
+    auto cfg = Config::load(path, std::nullopt);  // always the full, strict parse: never the derived index
     if (!cfg) return out.fail(cfg.error());
     auto store = TrustStore::create(cfg->trust);
     if (!store) return out.fail(store.error());
@@ -43,13 +43,13 @@ int cmd_check_config(const Options& o, Output& out) {
     out.line("  token.module   " + cfg->token.module);
     out.line("  trust.anchors  " + std::to_string(cfg->trust.anchors.size()) + " file(s), intermediates " +
              std::to_string(cfg->trust.intermediates.size()) + ", CRLs " + std::to_string(cfg->trust.crls.size()));
-    out.line("  mapping rules  " + std::to_string(cfg->mapping.rules.size()));
+    out.line("  mapping rules  " + std::to_string(cfg->mapping.rule_count()));
     if (cfg->mapping.bindings)
         out.line("  bindings       " + std::to_string(bindings) + " in " + *cfg->mapping.bindings);
     out.doc()["anchors"] = cfg->trust.anchors;
     out.doc()["intermediates"] = cfg->trust.intermediates;
     out.doc()["crls"] = cfg->trust.crls;
-    out.doc()["mapping_rules"] = cfg->mapping.rules.size();
+    out.doc()["mapping_rules"] = cfg->mapping.rule_count();
     out.doc()["bindings"] = bindings;
     out.doc()["warnings"] = warnings;
     return out.finish(Code::ok);

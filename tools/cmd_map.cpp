@@ -23,7 +23,7 @@ int cmd_map(const Options& o, Output& out) {
     auto store = TrustStore::create(cfg->trust);
     if (!store) return out.fail(store.error());
     NssAccounts accounts;
-    auto mapper = Mapper::create(cfg->mapping, cfg->path, accounts);
+    auto mapper = Mapper::create(std::move(cfg->mapping), cfg->path, accounts);
     if (!mapper) return out.fail(mapper.error());
     auto named = certificate_argument(o, *cfg, o.args[0]);
     if (!named) return out.fail(named.error());
@@ -33,7 +33,7 @@ int cmd_map(const Options& o, Output& out) {
     const Verdict v = store->validate(cert, *purpose, cfg->purpose(*purpose), clock);
     std::optional<std::string_view> user;
     if (o.user) user = *o.user;
-    const MapResult m = mapper->map(cert, *purpose, user);
+    const MapResult m = mapper->map(cert, *purpose, user, /*explain=*/true);
 
     auto& d = out.doc();
     d["purpose"] = purpose_name(*purpose);

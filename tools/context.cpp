@@ -6,7 +6,14 @@
 
 namespace cardgate::cli {
 
-Result<Config> load_config(const Options& o) { return Config::load(config_path(o)); }
+Result<Config> load_config(const Options& o) {
+    if (!o.index_dir) return Config::load(config_path(o));
+    if (o.index_dir->empty() || o.index_dir->front() != '/')
+        return Error(Code::usage, "--index-dir: \"" + *o.index_dir + "\" is not an absolute path");
+    auto c = CG_TRY(Config::load(config_path(o), *o.index_dir));
+    c.mapping.index_dir = *o.index_dir;
+    return c;
+}
 
 Result<std::shared_ptr<p11::Module>> load_module(const Options& o, const Config& cfg, const p11::Uri* uri) {
     // The module is code that runs with our privileges: only the config or an

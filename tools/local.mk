@@ -16,3 +16,8 @@ noinst_PROGRAMS += bench/p11_minimal
 bench_p11_minimal_SOURCES = bench/p11_minimal.c
 bench_p11_minimal_CFLAGS = $(AM_CFLAGS) -Wno-deprecated-declarations $(LIBP11_CFLAGS) $(OPENSSL_CFLAGS)
 bench_p11_minimal_LDADD = $(LIBP11_LIBS) $(OPENSSL_LIBS)
+
+# The mapping scale benchmark (bench/map): one login's config + trust + mapping work.
+noinst_PROGRAMS += bench/map_login
+bench_map_login_SOURCES = bench/map_login.cpp
+bench_map_login_LDADD = libcardgate.la

@@ -1,0 +1,135 @@
+#include "config_cache.hpp"
+
+#include <unistd.h>
+
+#include <cstring>
+#include <vector>
+
+#include "config.h"
+#include "index_file.hpp"
+#include "rule_table.hpp"
+
+namespace cardgate {
+namespace {
+
+// The layout version, and the program's version: a newer cardgate may check
+// more than the one that wrote the index, so it re-parses.
+constexpr std::uint32_t version_hash(std::string_view v) {
+    std::uint32_t h = 2166136261u;  // FNV-1a
+    for (char c : v) h = (h ^ static_cast<unsigned char>(c)) * 16777619u;
+    return h;
+}
+constexpr std::uint32_t format_version = 1u ^ (version_hash(PACKAGE_VERSION) << 8);
+constexpr std::size_t max_config = 16u << 20;
+
+// The config text with lines first..last of every rule blanked (newlines kept).
+std::string blank_rules(std::string_view text, const std::vector<detail::LineSpan>& spans) {
+    std::vector<bool> blank;
+    for (const auto& s : spans) {
+        if (blank.size() <= s.last) blank.resize(s.last + 1, false);
+        for (unsigned l = s.first; l <= s.last; ++l) blank[l] = true;
+    }
+    std::string out;
+    unsigned line = 1;
+    for (char c : text) {
+        if (c == '\n') {
+            out.push_back('\n');
+            ++line;
+        } else if (line >= blank.size() || !blank[line]) {
+            out.push_back(c);
+        }
+    }
+    // Rules usually come last: what follows the last key needs no lines kept.
+    while (!out.empty() && (out.back() == '\n' || out.back() == ' ' || out.back() == '\t' || out.back() == '\r'))
+        out.pop_back();
+    out.push_back('\n');
+    return out;
+}
+
+bool same_except_rules(const Config& a, const Config& b) {
+    const auto& m = a.mapping;
+    const auto& n = b.mapping;
+    return a.token.module == b.token.module && a.token.uri == b.token.uri && a.token.timeout == b.token.timeout &&
+           a.token.wait_for_card == b.token.wait_for_card && a.trust.anchors == b.trust.anchors &&
+           a.trust.intermediates == b.trust.intermediates && a.trust.crls == b.trust.crls &&
+           a.trust.revocation == b.trust.revocation && a.trust.on_unknown_allow == b.trust.on_unknown_allow &&
+           a.trust.origin == b.trust.origin && m.bindings == n.bindings && m.allow_root == n.allow_root &&
+           m.require_strong == n.require_strong && m.min_uid == n.min_uid && m.sources == n.sources &&
+           m.index_dir == n.index_dir && a.purposes.size() == b.purposes.size() &&
+           std::equal(a.purposes.begin(), a.purposes.end(), b.purposes.begin(),
+                      [](const auto& x, const auto& y) { return x.first == y.first && x.second.eku == y.second.eku; });
+}
+
+std::optional<std::vector<std::uint8_t>> encode(std::string_view text, const Config& full, const std::string& path,
+                                                const std::vector<detail::LineSpan>& spans) {
+    for (const auto& s : spans)
+        if (!s.header) return std::nullopt;  // inline tables: blanking lines would not remove them cleanly
+    const std::string residual = blank_rules(text, spans);
+    // The residual must parse to the same config without rules, or the cache
+    // would describe another file.
+    auto check = Config::parse(residual, path);
+    if (!check || !check->mapping.rules.empty() || !same_except_rules(*check, full)) return std::nullopt;
+
+    std::vector<std::uint8_t> out(sizeof(std::uint32_t));
+    const auto n = static_cast<std::uint32_t>(residual.size());
+    std::memcpy(out.data(), &n, sizeof n);
+    out.insert(out.end(), residual.begin(), residual.end());
+    const auto table = RuleTable::encode(full.mapping.rules);
+    out.insert(out.end(), table.begin(), table.end());
+    return out;
+}
+
+std::optional<Config> decode(std::shared_ptr<const MappedIndex> mapped, const std::string& path) {
+    const auto payload = mapped->payload();
+    std::uint32_t n = 0;
+    if (payload.size() < sizeof n) return std::nullopt;
+    std::memcpy(&n, payload.data(), sizeof n);
+    if (n > payload.size() - sizeof n) return std::nullopt;
+    const std::string_view residual(reinterpret_cast<const char*>(payload.data() + sizeof n), n);
+    auto c = Config::parse(residual, path);
+    if (!c || !c->mapping.rules.empty()) return std::nullopt;
+    auto table = RuleTable::view(payload.subspan(sizeof n + n), mapped);
+    if (!table) return std::nullopt;
+    c->mapping.rule_table = std::make_shared<const RuleTable>(std::move(*table));
+    return std::move(*c);
+}
+
+}  // namespace
+
+Result<Config> load_config(const std::string& path, const std::optional<std::string>& index_dir) {
+    struct stat st {};
+    const int fd = CG_TRY(open_protected_file(path, st));
+    struct Closer {
+        int fd;
+        ~Closer() { ::close(fd); }
+    } closer{fd};
+    if (static_cast<std::uint64_t>(st.st_size) > max_config)
+        return Error(Code::config_file, path + ": is larger than " + std::to_string(max_config) + " bytes");
+    const FileIdentity id = FileIdentity::of(st);
+    std::optional<IndexDir> dir;
+    if (index_dir) dir.emplace(*index_dir);
+    if (dir)
+        if (std::shared_ptr<const MappedIndex> mapped = dir->open("config", format_version, path, id))
+            if (auto c = decode(std::move(mapped), path)) return std::move(*c);
+
+    std::string text(static_cast<std::size_t>(st.st_size), '\0');
+    std::size_t got = 0;
+    while (got < text.size()) {
+        const ssize_t r = ::pread(fd, text.data() + got, text.size() - got, static_cast<off_t>(got));
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) return Error(Code::config_io, path + ": cannot read: " + std::strerror(errno));
+        if (r == 0) break;
+        got += static_cast<std::size_t>(r);
+    }
+    text.resize(got);
+    std::vector<detail::LineSpan> spans;
+    Config c = CG_TRY(detail::parse_config(text, path, &spans));
+    if (dir && c.mapping.rules.size() >= config_cache_min_rules) {
+        struct stat after {};
+        if (::fstat(fd, &after) == 0 && FileIdentity::of(after) == id && got == id.size)
+            if (auto payload = encode(text, c, path, spans)) (void)dir->store("config", format_version, path, id, *payload);
+    }
+    return c;
+}
+
+}  // namespace cardgate
