@@ -84,11 +84,19 @@ Result<Record> record_of(const Binding& b, std::uint64_t offset) {
     return r;
 }
 
+// The serial as bindings write it: upper-case hex without leading zeros
+// (BN_bn2hex pads to whole bytes: "0A1B" is "A1B" here).
+std::string normal_serial(std::string s) {
+    s.erase(0, std::min(s.find_first_not_of('0'), s.size() - 1));
+    return s;
+}
+
 std::vector<std::pair<BindingKind, std::string>> cert_values(const Certificate& c) {
     std::vector<std::pair<BindingKind, std::string>> v{{BindingKind::spki_sha256, c.spki_sha256()},
                                                        {BindingKind::cert_sha256, c.sha256()}};
-    if (!c.serial_hex().empty() && c.serial_hex().front() != '-') v.emplace_back(BindingKind::issuer_serial, c.serial_hex());
-    if (!c.ski().empty()) v.emplace_back(BindingKind::ski, c.ski());
+    if (!c.serial_hex().empty() && c.serial_hex().front() != '-')
+        v.emplace_back(BindingKind::issuer_serial, normal_serial(c.serial_hex()));
+    if (c.ski_from_key()) v.emplace_back(BindingKind::ski, c.ski());
     return v;
 }
 
@@ -207,9 +215,7 @@ Result<std::optional<Binding>> parse_binding_line(std::string_view line) {
         break;
     case BindingKind::issuer_serial: {
         if (value.size() > 64) return bad(kname + ": serial longer than 64 hex digits");
-        std::string serial = upper(std::string(value));
-        serial.erase(0, std::min(serial.find_first_not_of('0'), serial.size() - 1));
-        b.value = serial;
+        b.value = normal_serial(upper(std::string(value)));
         while (i < line.size() && blank(line[i])) ++i;
         std::string_view issuer = line.substr(i);
         while (!issuer.empty() && blank(issuer.back())) issuer.remove_suffix(1);
@@ -227,9 +233,10 @@ bool binding_matches(const Binding& b, const Certificate& cert) {
     switch (b.kind) {
     case BindingKind::spki_sha256: return b.value == cert.spki_sha256();
     case BindingKind::cert_sha256: return b.value == cert.sha256();
-    case BindingKind::ski: return !cert.ski().empty() && b.value == cert.ski();
+    case BindingKind::ski: return cert.ski_from_key() && b.value == cert.ski();
     case BindingKind::issuer_serial: {
-        if (b.value != cert.serial_hex()) return false;
+        if (cert.serial_hex().empty() || cert.serial_hex().front() == '-' || b.value != normal_serial(cert.serial_hex()))
+            return false;
         auto dn = parse_dn(b.issuer);
         return dn && same_dn(dn->get(), X509_get_issuer_name(cert.x509()));  // borrowed
     }

@@ -22,6 +22,7 @@
 #include <cerrno>
 #include <system_error>
 
+#include <openssl/err.h>
 #include <openssl/objects.h>
 #include <toml++/toml.h>
 
@@ -182,6 +183,18 @@ Status check_trusted_file(const std::string& path) {
         return Error(Code::config_file, path + ": cannot stat: " + std::generic_category().message(errno));
     if (!S_ISREG(st.st_mode)) return Error(Code::config_file, path + ": is not a regular file");
     CG_TRY_VOID(check_ownership(path, st, "file"));
+    return check_ancestors(path);
+}
+
+Status check_trusted_directory(const std::string& path) {
+    struct stat st {};
+    if (path.empty() || path.front() != '/' || ::lstat(path.c_str(), &st) != 0)
+        return Error(Code::config_file, path + ": cannot stat");
+    if (!S_ISDIR(st.st_mode)) return Error(Code::config_file, path + ": is not a directory (or is a symbolic link)");
+    if (st.st_uid != 0 && st.st_uid != ::geteuid())
+        return Error(Code::config_file, path + ": directory is owned by uid " + std::to_string(st.st_uid));
+    if (st.st_mode & (S_IWGRP | S_IWOTH))
+        return Error(Code::config_file, path + ": directory is writable by group or others");
     return check_ancestors(path);
 }
 
@@ -569,9 +582,14 @@ Result<std::vector<std::string>> Parser::oid_list(const toml::table& t, std::str
             if (!oid) return fail(oid.code(), *s.node, dotted(prefix, key), oid.error().detail());
             out.push_back(*oid);
         } else {
-            if (!looks_dotted(s.value))
+            // Canonical form, as certificates' OIDs are printed: "2.16.840.01" would never match.
+            ossl::Asn1ObjectPtr obj(looks_dotted(s.value) ? OBJ_txt2obj(s.value.c_str(), 1) : nullptr);
+            char buf[128];
+            const int n = obj ? OBJ_obj2txt(buf, sizeof buf, obj.get(), 1) : 0;
+            ERR_clear_error();
+            if (n <= 0 || static_cast<std::size_t>(n) >= sizeof buf || std::string_view(buf, static_cast<std::size_t>(n)) != s.value)
                 return fail(Code::config_value, *s.node, dotted(prefix, key),
-                            quote(s.value) + " is not a dotted OID (e.g. \"2.16.840.1.101.3.2.1.3.13\")");
+                            quote(s.value) + " is not a dotted OID in canonical form (e.g. \"2.16.840.1.101.3.2.1.3.13\")");
             out.push_back(s.value);
         }
     }

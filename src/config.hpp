@@ -145,4 +145,10 @@ Result<int> open_protected_file(const std::string& path, struct stat& st);
 // group-writable except by root's group. Code::config_file naming the culprit.
 Status check_trusted_file(const std::string& path);
 
+// A directory whose files are trusted (the derived index directory): a real
+// directory (not a symbolic link), owned by root or the effective user,
+// writable by nobody else, with every directory above it as for
+// check_trusted_file.
+Status check_trusted_directory(const std::string& path);
+
 }  // namespace cardgate

@@ -5,6 +5,8 @@
 #include <cstring>
 #include <vector>
 
+#include <openssl/sha.h>
+
 #include "config.h"
 #include "index_file.hpp"
 #include "rule_table.hpp"
@@ -70,9 +72,10 @@ std::optional<std::vector<std::uint8_t>> encode(std::string_view text, const Con
     auto check = Config::parse(residual, path);
     if (!check || !check->mapping.rules.empty() || !same_except_rules(*check, full)) return std::nullopt;
 
-    std::vector<std::uint8_t> out(sizeof(std::uint32_t));
+    std::vector<std::uint8_t> out(sizeof(std::uint32_t) + SHA256_DIGEST_LENGTH);
     const auto n = static_cast<std::uint32_t>(residual.size());
     std::memcpy(out.data(), &n, sizeof n);
+    SHA256(reinterpret_cast<const unsigned char*>(residual.data()), residual.size(), out.data() + sizeof n);
     out.insert(out.end(), residual.begin(), residual.end());
     const auto table = RuleTable::encode(full.mapping.rules);
     out.insert(out.end(), table.begin(), table.end());
@@ -82,13 +85,17 @@ std::optional<std::vector<std::uint8_t>> encode(std::string_view text, const Con
 std::optional<Config> decode(std::shared_ptr<const MappedIndex> mapped, const std::string& path) {
     const auto payload = mapped->payload();
     std::uint32_t n = 0;
-    if (payload.size() < sizeof n) return std::nullopt;
+    constexpr std::size_t head = sizeof n + SHA256_DIGEST_LENGTH;
+    if (payload.size() < head) return std::nullopt;
     std::memcpy(&n, payload.data(), sizeof n);
-    if (n > payload.size() - sizeof n) return std::nullopt;
-    const std::string_view residual(reinterpret_cast<const char*>(payload.data() + sizeof n), n);
+    if (n > payload.size() - head) return std::nullopt;
+    const std::string_view residual(reinterpret_cast<const char*>(payload.data() + head), n);
+    std::uint8_t md[SHA256_DIGEST_LENGTH];
+    SHA256(reinterpret_cast<const unsigned char*>(residual.data()), residual.size(), md);
+    if (std::memcmp(md, payload.data() + sizeof n, sizeof md) != 0) return std::nullopt;
     auto c = Config::parse(residual, path);
     if (!c || !c->mapping.rules.empty()) return std::nullopt;
-    auto table = RuleTable::view(payload.subspan(sizeof n + n), mapped);
+    auto table = RuleTable::view(payload.subspan(head + n), mapped);
     if (!table) return std::nullopt;
     c->mapping.rule_table = std::make_shared<const RuleTable>(std::move(*table));
     return std::move(*c);

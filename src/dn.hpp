@@ -16,7 +16,7 @@ namespace cardgate {
 // The attribute type of a name: a dotted OID, or a name compared without
 // regard to case. The RFC 4519 (LDAP) names come first, so "uid" is userId
 // (0.9.2342.19200300.100.1.1) as in every directory, not OpenSSL's "uid"
-// (x500UniqueIdentifier); then OpenSSL's short and long names. nullptr when
+// (uniqueIdentifier, 0.9.2342.19200300.100.1.44); then OpenSSL's short and long names. nullptr when
 // unknown.
 ossl::Asn1ObjectPtr attribute_type(std::string_view name);
 

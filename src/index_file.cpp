@@ -10,7 +10,8 @@
 
 #include <openssl/sha.h>
 
-#include "x509.hpp"  // to_hex
+#include "config.hpp"  // check_trusted_directory
+#include "x509.hpp"    // to_hex
 
 namespace cardgate {
 namespace {
@@ -60,11 +61,7 @@ MappedIndex::~MappedIndex() {
     if (base_) munmap(base_, length_);
 }
 
-bool IndexDir::usable() const {
-    struct stat st {};
-    if (path_.empty() || path_.front() != '/' || stat(path_.c_str(), &st) != 0) return false;
-    return S_ISDIR(st.st_mode) && trusted_owner(st) && (st.st_mode & (S_IWGRP | S_IWOTH)) == 0;
-}
+bool IndexDir::usable() const { return static_cast<bool>(check_trusted_directory(path_)); }
 
 std::string IndexDir::file_for(std::string_view kind, const std::string& source_path) const {
     unsigned char md[SHA256_DIGEST_LENGTH];

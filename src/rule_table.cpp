@@ -2,11 +2,14 @@
 
 #include <cstring>
 
+#include <openssl/sha.h>
+
 namespace cardgate {
 namespace {
 
 enum : std::uint8_t { flag_lowercase = 1, flag_strong = 2, flag_subject = 4 };
 constexpr std::size_t record_size = 8;
+constexpr std::size_t check_size = 16;  // SHA-256 prefix of a rule's bytes, checked when it is decoded
 
 class Writer {
 public:
@@ -34,6 +37,7 @@ class Reader {
 public:
     Reader(std::span<const std::uint8_t> b, std::size_t pos) : b_(b), pos_(pos), ok_(pos <= b.size()) {}
     bool ok() const { return ok_; }
+    std::size_t pos() const { return pos_; }
     std::uint32_t u32() {
         std::uint32_t v = 0;
         if (!ok_ || b_.size() - pos_ < sizeof v) return ok_ = false, 0;
@@ -86,6 +90,11 @@ std::vector<std::uint8_t> RuleTable::encode(const std::vector<MappingRule>& rule
         w.list(r.eku);
         w.list(r.policies);
         w.list(r.san);
+        std::uint32_t start = 0;
+        std::memcpy(&start, w.bytes.data() + 4 + i * record_size + 4, sizeof start);
+        std::uint8_t md[SHA256_DIGEST_LENGTH];
+        SHA256(w.bytes.data() + start, w.bytes.size() - start, md);
+        w.bytes.insert(w.bytes.end(), md, md + check_size);
     }
     return std::move(w.bytes);
 }
@@ -142,7 +151,11 @@ std::optional<MappingRule> RuleTable::rule(std::size_t i) const {
     m.eku = r.list();
     m.policies = r.list();
     m.san = r.list();
-    if (!r.ok()) return std::nullopt;
+    if (!r.ok() || r.pos() > bytes_.size() - check_size) return std::nullopt;
+    // What is about to decide a mapping is exactly what was written.
+    std::uint8_t md[SHA256_DIGEST_LENGTH];
+    SHA256(bytes_.data() + off, r.pos() - off, md);
+    if (std::memcmp(md, bytes_.data() + r.pos(), check_size) != 0) return std::nullopt;
     return m;
 }
 

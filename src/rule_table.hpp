@@ -11,7 +11,8 @@
 //   u32 count
 //   count x { u32 issuer_hash, u32 offset }      offsets into the rule area
 //   rule area: per rule  u32 line, u8 flags, str issuer, str subject, str user,
-//              str literal, list eku, list policies, list san
+//              str literal, list eku, list policies, list san, then 16 bytes
+//              of SHA-256 over those, checked whenever the rule is decoded
 //   str = u32 length + bytes; list = u32 n + n str
 #pragma once
 

@@ -1,5 +1,6 @@
 #include "x509.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 #include <system_error>
@@ -77,6 +78,39 @@ std::string spki_sha256_of(X509* x) {
     const int ok = EVP_Digest(der, static_cast<std::size_t>(n), md, &len, EVP_sha256(), nullptr);
     OPENSSL_free(der);
     return ok == 1 ? to_hex({md, len}) : std::string();
+}
+
+// RFC 5280 4.2.1.2 methods (1) and (2) over SHA-1 of the subjectPublicKey
+// bits; RFC 7093 methods (1)-(3) (leftmost 160 bits of SHA-256/384/512 of the
+// bits) and (4) (a hash of the DER SubjectPublicKeyInfo, whole or truncated).
+bool ski_derived_from_key(X509* x, std::span<const std::uint8_t> ski) {
+    if (ski.empty()) return false;
+    X509_PUBKEY* pub = X509_get_X509_PUBKEY(x);  // borrowed from the certificate
+    const unsigned char* bits = nullptr;
+    int bits_len = 0;
+    if (!X509_PUBKEY_get0_param(nullptr, &bits, &bits_len, nullptr, pub) || bits_len < 0) return false;  // bits borrowed
+    unsigned char* der = nullptr;
+    const int der_len = i2d_X509_PUBKEY(pub, &der);  // der is allocated: freed below
+    bool found = false;
+    for (const EVP_MD* md : {EVP_sha1(), EVP_sha256(), EVP_sha384(), EVP_sha512()}) {
+        for (int whole = 0; whole < 2 && !found; ++whole) {
+            const unsigned char* in = whole ? der : bits;
+            const int len = whole ? der_len : bits_len;
+            if (!in || len <= 0) continue;
+            unsigned char h[EVP_MAX_MD_SIZE];
+            unsigned int hlen = 0;
+            if (EVP_Digest(in, static_cast<std::size_t>(len), h, &hlen, md, nullptr) != 1) continue;
+            if (ski.size() == hlen && std::equal(ski.begin(), ski.end(), h)) found = true;
+            if (ski.size() == 20 && hlen >= 20 && std::equal(ski.begin(), ski.end(), h)) found = true;
+            // RFC 5280 method (2): 0100 followed by the least significant 60 bits.
+            if (md == EVP_sha1() && !whole && ski.size() == 8 && (ski[0] & 0xF0) == 0x40 &&
+                (ski[0] & 0x0F) == (h[12] & 0x0F) && std::equal(ski.begin() + 1, ski.end(), h + 13))
+                found = true;
+        }
+    }
+    OPENSSL_free(der);
+    ERR_clear_error();
+    return found;
 }
 
 std::string key_type_of(X509* x) {
@@ -161,8 +195,11 @@ Result<Certificate> Certificate::adopt(ossl::X509Ptr x, std::string_view origin)
     for (int i = 0; pol && i < sk_POLICYINFO_num(pol.get()); ++i)
         f.policies.push_back(oid_text(sk_POLICYINFO_value(pol.get(), i)->policyid));  // borrowed from the stack
 
-    if (const ASN1_OCTET_STRING* ski = X509_get0_subject_key_id(c))  // borrowed; cached by X509_get_extension_flags
-        f.ski = to_hex({ASN1_STRING_get0_data(ski), static_cast<std::size_t>(ASN1_STRING_length(ski))});
+    if (const ASN1_OCTET_STRING* ski = X509_get0_subject_key_id(c)) {  // borrowed; cached by X509_get_extension_flags
+        const std::span<const std::uint8_t> id(ASN1_STRING_get0_data(ski), static_cast<std::size_t>(ASN1_STRING_length(ski)));
+        f.ski = to_hex(id);
+        f.ski_from_key = ski_derived_from_key(c, id);
+    }
 
     f.is_ca = X509_check_ca(c) != 0;
     f.self_signed = X509_self_signed(c, 1) == 1;

@@ -88,6 +88,11 @@ public:
     const std::vector<std::string>& policies() const noexcept { return f_.policies; }
     // Lower-case hex of the subjectKeyIdentifier; empty when absent.
     const std::string& ski() const noexcept { return f_.ski; }
+    // The subjectKeyIdentifier is derived from this certificate's own key by
+    // a method of RFC 5280 4.2.1.2 or RFC 7093 (a hash of the key bits or of
+    // the SubjectPublicKeyInfo), so nobody can claim another key's SKI. A CA
+    // that copies extensions from requests could otherwise put any value there.
+    bool ski_from_key() const noexcept { return f_.ski_from_key; }
 
     // X509_check_ca() != 0: basicConstraints cA, or keyCertSign, or a v1 self-signed root.
     bool is_ca() const noexcept { return f_.is_ca; }
@@ -105,6 +110,7 @@ private:
         std::vector<std::string> emails, upns;
         std::vector<std::string> policies;
         std::string ski;
+        bool ski_from_key = false;
         bool is_ca = false;
         bool self_signed = false;
     };

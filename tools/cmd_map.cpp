@@ -53,12 +53,17 @@ int cmd_map(const Options& o, Output& out) {
     for (const auto& c : m.candidates)
         cands.push_back({{"account", c.account}, {"strength", strength_name(c.strength)}, {"source", c.source}});
     d["candidates"] = cands;
+    if (!v.ok()) {
+        // The exit code is the validation's; so is "error".
+        d["error"] = {{"code", name(v.code)}, {"message", describe(v.code)}, {"detail", v.detail}};
+        if (!m.ok()) d["mapping_error"] = {{"code", name(m.code)}, {"message", describe(m.code)}, {"detail", m.detail}};
+    }
     if (m.ok()) {
         const Identity& id = *m.identity;
         d["identity"] = {{"account", id.account},   {"uid", id.uid},       {"gid", id.gid},
                          {"groups", id.groups},     {"strength", strength_name(id.strength)},
                          {"source", id.source},     {"privileges", id.privileges}};
-    } else {
+    } else if (v.ok()) {
         d["error"] = {{"code", name(m.code)}, {"message", describe(m.code)}, {"detail", m.detail}};
     }
 

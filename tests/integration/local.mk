@@ -6,6 +6,7 @@ SH_LOG_COMPILER = $(SHELL)
 INTEGRATION_TESTS = \
 	tests/integration/verify.sh \
 	tests/integration/prove.sh \
-	tests/integration/list.sh
+	tests/integration/list.sh \
+	tests/integration/map.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/tap.sh
