@@ -46,7 +46,12 @@ ossl::Asn1ObjectPtr attribute_type(std::string_view attr) {
     if (is_digit(a.front())) {
         if (!std::all_of(a.begin(), a.end(), [](char c) { return is_digit(c) || c == '.'; })) return nullptr;
         ossl::Asn1ObjectPtr o(OBJ_txt2obj(a.c_str(), 1));  // owned; numeric form only
-        if (!o) ERR_clear_error();
+        // Only the canonical spelling: OpenSSL also takes "1..2" or "2.5.04.3".
+        char buf[128];
+        const int n = o ? OBJ_obj2txt(buf, sizeof buf, o.get(), 1) : 0;
+        ERR_clear_error();
+        if (n <= 0 || static_cast<std::size_t>(n) >= sizeof buf || a != std::string_view(buf, static_cast<std::size_t>(n)))
+            return nullptr;
         return o;
     }
     if (!std::all_of(a.begin(), a.end(), [](char c) { return is_alpha(c) || is_digit(c) || c == '-'; }))

@@ -420,7 +420,8 @@ BOOST_AUTO_TEST_CASE(rule_without_issuer_or_user_is_config_missing) {
 
 BOOST_AUTO_TEST_CASE(issuer_that_is_not_an_rfc4514_dn_is_refused) {
     for (const char* bad : {"Example Issuing CA", "CN=Example Issuing CA, O=Example Corp", "CN=A,", "=A", "CN=A;O=B",
-                            "CN=a\\zz", "CN=#abc", "CN=A<B", ""}) {
+                            "CN=a\\zz", "CN=#abc", "CN=A<B", "", "2.5.4.3=#0c0141,O=X", "CN=,O=X",
+                            "NOSUCHATTR=x,O=X", "CN=caf\\C3,O=X"}) {
         BOOST_TEST_INFO(bad);
         expect(minimal + "[[mapping.rule]]\nissuer = '" + bad + "'\nuser = \"{serial}\"\n", Code::config_value, "5:10",
                "mapping.rule[0].issuer", "not an RFC 4514 DN");
@@ -428,8 +429,8 @@ BOOST_AUTO_TEST_CASE(issuer_that_is_not_an_rfc4514_dn_is_refused) {
 }
 
 BOOST_AUTO_TEST_CASE(escaped_and_multivalued_issuers_are_accepted) {
-    for (const char* good : {"CN=Example\\, Inc.,O=Example Corp", "CN=A+UID=b,O=C", "2.5.4.3=#0c0141,O=X",
-                             "CN=\\23hash\\20,O=X", "CN=caf\\C3\\A9,O=X", "CN=café,O=X", "CN=,O=X"}) {
+    for (const char* good : {"CN=Example\\, Inc.,O=Example Corp", "CN=A+UID=b,O=C", "2.5.4.3=A,O=X",
+                             "CN=\\23hash\\20,O=X", "CN=caf\\C3\\A9,O=X", "CN=café,O=X", "uid=alice,dc=example,dc=com"}) {
         BOOST_TEST_INFO(good);
         auto r = parse(minimal + "[[mapping.rule]]\nissuer = '" + good + "'\nuser = \"{serial}\"\n");
         BOOST_TEST(r.ok(), why(r));
@@ -555,5 +556,79 @@ BOOST_AUTO_TEST_CASE(config_files_in_the_source_tree_parse_as_their_names_say) {
         const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
         auto r = Config::parse(text, file);
         BOOST_TEST(r.code() == code, why(r));
+    }
+}
+
+// ----------------------------------------------------------------- mapping keys (identity issue)
+
+BOOST_AUTO_TEST_CASE(every_rule_condition_key_is_parsed) {
+    auto r = parse(minimal + "[mapping]\nrequire_strong = true\nmin_uid = 5000\nsources = [\"rules\"]\n"
+                             "index_dir = \"/var/cache/x\"\n[[mapping.rule]]\nissuer = \"CN=X\"\nuser = \"{san.upn.local}\"\n"
+                             "eku = [\"msSmartcardLogin\"]\npolicies = [\"2.16.840.1.101.3.2.1.3.13\"]\nsan = [\"upn\"]\n"
+                             "lowercase = true\nstrong = true\n");
+    BOOST_REQUIRE_MESSAGE(r.ok(), why(r));
+    const auto& m = r->mapping;
+    BOOST_TEST(m.require_strong);
+    BOOST_TEST(m.min_uid == 5000u);
+    BOOST_TEST((m.sources == std::vector<MappingSource>{MappingSource::rules}));
+    BOOST_TEST(m.index_dir == "/var/cache/x");
+    BOOST_REQUIRE(m.rules.size() == 1u);
+    BOOST_TEST(m.rules[0].eku == std::vector<std::string>{"1.3.6.1.4.1.311.20.2.2"});
+    BOOST_TEST(m.rules[0].policies == std::vector<std::string>{"2.16.840.1.101.3.2.1.3.13"});
+    BOOST_TEST(m.rules[0].san == std::vector<std::string>{"upn"});
+    BOOST_TEST(m.rules[0].lowercase);
+    BOOST_TEST(m.rules[0].strong);
+    BOOST_TEST(m.rules[0].issuer_hash != 0u);
+}
+
+BOOST_AUTO_TEST_CASE(mapping_defaults_are_the_safe_ones) {
+    auto r = parse(minimal);
+    BOOST_REQUIRE_MESSAGE(r.ok(), why(r));
+    BOOST_TEST(!r->mapping.allow_root);
+    BOOST_TEST(!r->mapping.require_strong);
+    BOOST_TEST(r->mapping.min_uid == 1000u);
+}
+
+BOOST_AUTO_TEST_CASE(subject_regex_gets_its_required_literal) {
+    auto r = parse(minimal + "[[mapping.rule]]\nissuer = \"CN=X\"\nsubject = \",OU=Eng(ineering)?,O=Example Corp$\"\n"
+                             "user = \"{subject.uid}\"\n");
+    BOOST_REQUIRE_MESSAGE(r.ok(), why(r));
+    BOOST_TEST(r->mapping.rules[0].literal == ",O=Example Corp");
+}
+
+BOOST_AUTO_TEST_CASE(bad_mapping_values_are_refused_with_their_position) {
+    const std::string rule = "[[mapping.rule]]\nissuer = \"CN=X\"\nuser = \"{serial}\"\n";
+    expect(minimal + rule + "policies = [\"2.16.840.01.1\"]\n", Code::config_value, "7:13", "mapping.rule[0].policies",
+           "canonical");
+    expect(minimal + rule + "policies = [\"anyPolicy\"]\n", Code::config_value, "7:13", "mapping.rule[0].policies");
+    expect(minimal + rule + "eku = [\"anyExtendedKeyUsage\"]\n", Code::config_value, "7:8", "mapping.rule[0].eku");
+    expect(minimal + rule + "san = [\"dns\"]\n", Code::config_value, "7:8", "mapping.rule[0].san", "\"email\" or \"upn\"");
+    expect(minimal + rule + "lowercase = \"yes\"\n", Code::config_type, "7:13", "mapping.rule[0].lowercase");
+    expect(minimal + rule + "strong = 1\n", Code::config_type, "7:10", "mapping.rule[0].strong");
+    expect(minimal + "[mapping]\nmin_uid = 0\n", Code::config_value, "5:11", "mapping.min_uid", "out of range");
+    expect(minimal + "[mapping]\nmin_uid = \"1000\"\n", Code::config_type, "5:11", "mapping.min_uid");
+    expect(minimal + "[mapping]\nsources = [\"ldap\"]\n", Code::config_value, "5:12", "mapping.sources");
+    expect(minimal + "[mapping]\nsources = [\"rules\", \"rules\"]\n", Code::config_value, "5:21", "mapping.sources",
+           "twice");
+    expect(minimal + "[mapping]\nsources = []\n", Code::config_value, "5:11", "mapping.sources", "at least one");
+    expect(minimal + "[mapping]\nsources = [\"bindings\"]\n", Code::config_missing, "5:11", "mapping.sources",
+           "names no file");
+    expect(minimal + "[mapping]\nindex_dir = \"cache\"\n", Code::config_value, "5:13", "mapping.index_dir", "absolute");
+    expect(minimal + "[mapping]\nrequire_strong = \"true\"\n", Code::config_type, "5:18", "mapping.require_strong");
+}
+
+BOOST_AUTO_TEST_CASE(template_attribute_names_follow_ldap_not_openssl) {
+    // OpenSSL's short name "uid" is uniqueIdentifier; {subject.uid} must be
+    // the directory's uid (userId), which the config accepts as known.
+    for (const char* good : {"{subject.uid}", "{subject.UID}", "{subject.userid}", "{subject.CN}", "{subject.dc}",
+                             "{subject.0.9.2342.19200300.100.1.1}", "x-{serial}-{subject.ou}"}) {
+        BOOST_TEST_INFO(good);
+        auto r = parse(minimal + "[[mapping.rule]]\nissuer = \"CN=X\"\nuser = '" + good + "'\n");
+        BOOST_TEST(r.ok(), why(r));
+    }
+    for (const char* bad : {"{subject.nosuch}", "{subject.}", "{subject.c n}", "{subject.1..2}", "{san.dns}"}) {
+        BOOST_TEST_INFO(bad);
+        expect(minimal + "[[mapping.rule]]\nissuer = \"CN=X\"\nuser = '" + bad + "'\n", Code::config_value, "6:8",
+               "mapping.rule[0].user", "unknown field");
     }
 }
