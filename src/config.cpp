@@ -357,6 +357,7 @@ private:
     Status purposes(const toml::table& root, std::map<Purpose, PurposeConfig>& out) const;
     Result<PurposeConfig> purpose(const toml::table& t, std::string_view prefix) const;
     Status mapping(const toml::table& root, MappingConfig& out) const;
+    Status login(const toml::table& root, LoginConfig& out) const;
     Result<MappingRule> rule(const toml::table& t, std::string_view prefix) const;
     Result<std::vector<std::string>> oid_list(const toml::table& t, std::string_view prefix, std::string_view key,
                                               bool eku) const;
@@ -689,14 +690,41 @@ Status Parser::mapping(const toml::table& root, MappingConfig& out) const {
     return {};
 }
 
+// ---- [login]
+
+Status Parser::login(const toml::table& root, LoginConfig& out) const {
+    const toml::table* t = CG_TRY(table(root, "", "login"));
+    if (!t) return {};
+    CG_TRY_VOID(only_keys(*t, "login", {"services", "warn_expiry"}));
+    if (auto list = CG_TRY(strings(*t, "login", "services"))) {
+        for (const auto& s : *list) {
+            const bool ok = !s.value.empty() && s.value.size() <= 64 &&
+                            std::all_of(s.value.begin(), s.value.end(), [](char c) {
+                                return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                                       c == '-' || c == '_' || c == '.' || c == '@';
+                            });
+            if (!ok)
+                return fail(Code::config_value, *s.node, "login.services",
+                            quote(s.value) + " is not a PAM service name (letters, digits, '-', '_', '.', '@')");
+            out.services.push_back(s.value);
+        }
+        if (out.services.empty())
+            return fail(Code::config_value, *t->get("services"), "login.services",
+                        "an empty list would refuse every service; leave the key out to allow all");
+    }
+    if (auto d = CG_TRY(duration(*t, "login", "warn_expiry", true))) out.warn_expiry = *d;
+    return {};
+}
+
 Result<Config> Parser::run(const toml::table& root) {
-    CG_TRY_VOID(only_keys(root, "", {"token", "trust", "purpose", "mapping"}));
+    CG_TRY_VOID(only_keys(root, "", {"token", "trust", "purpose", "mapping", "login"}));
     Config c;
     c.path = path_;
     CG_TRY_VOID(token(root, c.token));
     CG_TRY_VOID(trust(root, c.trust));
     CG_TRY_VOID(purposes(root, c.purposes));
     CG_TRY_VOID(mapping(root, c.mapping));
+    CG_TRY_VOID(login(root, c.login));
     return c;
 }
 

@@ -86,8 +86,14 @@ struct MappingConfig {
     std::size_t rule_count() const;
 };
 
+struct LoginConfig {
+    std::vector<std::string> services;            // PAM services allowed; empty = all
+    std::chrono::milliseconds warn_expiry{14LL * 24 * 3600 * 1000};  // account check warns this long before expiry
+};
+
 struct Config {
     std::string path;
+    LoginConfig login;
     TokenConfig token;
     TrustConfig trust;
     std::map<Purpose, PurposeConfig> purposes;  // always holds all three after parse()

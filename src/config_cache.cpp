@@ -57,7 +57,8 @@ bool same_except_rules(const Config& a, const Config& b) {
            a.trust.revocation == b.trust.revocation && a.trust.on_unknown_allow == b.trust.on_unknown_allow &&
            a.trust.origin == b.trust.origin && m.bindings == n.bindings && m.allow_root == n.allow_root &&
            m.require_strong == n.require_strong && m.min_uid == n.min_uid && m.sources == n.sources &&
-           m.index_dir == n.index_dir && a.purposes.size() == b.purposes.size() &&
+           m.index_dir == n.index_dir && a.login.services == b.login.services &&
+           a.login.warn_expiry == b.login.warn_expiry && a.purposes.size() == b.purposes.size() &&
            std::equal(a.purposes.begin(), a.purposes.end(), b.purposes.begin(),
                       [](const auto& x, const auto& y) { return x.first == y.first && x.second.eku == y.second.eku; });
 }

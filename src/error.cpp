@@ -39,6 +39,8 @@ std::string_view name(Code c) noexcept {
     case Code::map_unknown_account: return "map_unknown_account";
     case Code::map_system_account: return "map_system_account";
     case Code::map_weak: return "map_weak";
+    case Code::login_cancelled: return "login_cancelled";
+    case Code::login_service: return "login_service";
     case Code::p11_load: return "p11_load";
     case Code::p11_init: return "p11_init";
     case Code::p11_no_token: return "p11_no_token";
@@ -96,6 +98,8 @@ std::string_view describe(Code c) noexcept {
     case Code::map_unknown_account: return "the certificate maps to an account that does not exist";
     case Code::map_system_account: return "the certificate maps to root or a system account";
     case Code::map_weak: return "only a weak mapping matches and strong mapping is required";
+    case Code::login_cancelled: return "the login was cancelled";
+    case Code::login_service: return "badge login is not allowed for this service";
     case Code::p11_load: return "PKCS#11 module cannot be loaded";
     case Code::p11_init: return "PKCS#11 module failed to initialise";
     case Code::p11_no_token: return "no matching token present";
@@ -153,6 +157,8 @@ Category category(Code c) noexcept {
     case Code::map_unknown_account: return Category::denied;
     case Code::map_system_account: return Category::denied;
     case Code::map_weak: return Category::denied;
+    case Code::login_cancelled: return Category::denied;
+    case Code::login_service: return Category::denied;
     case Code::p11_load: return Category::token;
     case Code::p11_init: return Category::token;
     case Code::p11_no_token: return Category::token;

@@ -54,6 +54,10 @@ enum class Code {
     map_system_account,    // uid 0 or below mapping.min_uid, and allow_root = false
     map_weak,              // only a weak rule maps it and mapping.require_strong = true
 
+    // --- login refusals (exit 1) ---
+    login_cancelled,       // the person cancelled (no PIN, no choice)
+    login_service,         // the service is not in login.services
+
     // --- token and reader (exit 3) ---
     p11_load,              // module cannot be loaded / C_GetFunctionList missing
     p11_init,              // C_Initialize failed

@@ -17,3 +17,6 @@ libcardgate_la_SOURCES += \
 	src/rule_table.hpp src/rule_table.cpp \
 	src/rules.hpp src/rules.cpp \
 	src/mapping.hpp src/mapping.cpp
+
+# the login coordinator (select, validate, map, PIN, prove, authorise)
+libcardgate_la_SOURCES += src/login.hpp src/login.cpp

@@ -1,0 +1,126 @@
+// cardgate-pam-helper: the card work of a badge login, in its own process.
+//
+// pam_cardgate.so starts it with pipes on stdin and stdout and a clean
+// environment, sends one request frame (and the PAM_AUTHTOK as a secret frame
+// when use_first_pass / try_first_pass), relays the questions it asks to the
+// PAM conversation and kills it when it stops answering. So the PKCS#11 module
+// never runs inside sshd, gdm or sudo, and a hung or crashing card or module
+// costs one helper process, not a login session.
+//
+// It runs with the caller's privileges (it is not setuid), dumps no core and
+// cannot be ptraced by the user, since it holds the PIN for a moment.
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <malloc.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "pam/protocol.hpp"
+#include "src/accounts.hpp"
+#include "src/clock.hpp"
+#include "src/config.hpp"
+#include "src/login.hpp"
+#include "src/x509.hpp"
+
+using namespace cardgate;
+using namespace cardgate::pam;
+using Json = nlohmann::json;
+
+namespace {
+
+constexpr int in = 0, out = 1;
+
+// The person, at the other end of the pipe.
+class PipePerson final : public Person {
+public:
+    Result<std::optional<SecretBuffer>> ask_secret(const std::string& prompt) override {
+        if (!write_frame(out, Frame::ask_secret, prompt)) return Error(Code::io, "module gone");
+        auto r = CG_TRY(read_frame(in));
+        if (r.type == Frame::cancel) return std::optional<SecretBuffer>();
+        if (r.type != Frame::secret) return Error(Code::io, "unexpected frame");
+        return std::optional<SecretBuffer>(std::move(r.payload));
+    }
+    void info(const std::string& text) override { (void)write_frame(out, Frame::info, text); }
+    void error(const std::string& text) override { (void)write_frame(out, Frame::error, text); }
+    Result<std::optional<std::size_t>> choose(const std::string& title, const std::vector<std::string>& choices) override {
+        Json j = {{"title", title}, {"choices", choices}};
+        if (!write_frame(out, Frame::choose, j.dump())) return Error(Code::io, "module gone");
+        auto r = CG_TRY(read_frame(in));
+        if (r.type == Frame::cancel) return std::optional<std::size_t>();
+        if (r.type != Frame::choice) return Error(Code::io, "unexpected frame");
+        const std::string t = r.text();
+        if (t.empty() || t.size() > 6 || t.find_first_not_of("0123456789") != std::string::npos)
+            return std::optional<std::size_t>();
+        return std::optional<std::size_t>(std::stoul(t));
+    }
+    void progress() override { (void)write_frame(out, Frame::progress, ""); }
+};
+
+int send_result(const LoginOutcome& o) {
+    Json j = {{"code", std::string(name(o.code))},
+              {"detail", o.detail},
+              {"no_badge", o.no_badge},
+              {"account", o.account},
+              {"token_label", o.token_label},
+              {"token_serial", o.token_serial},
+              {"cert_subject", o.cert_subject},
+              {"cert_issuer", o.cert_issuer},
+              {"cert_serial", o.cert_serial},
+              {"cert_sha256", o.cert_sha256},
+              {"cert_der", to_hex(o.cert_der)},
+              {"strength", o.strength},
+              {"source", o.source}};
+    return write_frame(out, Frame::result, j.dump(-1, ' ', false, Json::error_handler_t::replace)) ? 0 : 1;
+}
+
+LoginOutcome failed(Code c, std::string detail) {
+    LoginOutcome o;
+    o.code = c;
+    o.detail = std::move(detail);
+    return o;
+}
+
+}  // namespace
+
+int main() {
+    struct rlimit no_core = {0, 0};
+    setrlimit(RLIMIT_CORE, &no_core);
+#ifndef CARDGATE_SANITIZERS
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+#endif
+    mallopt(M_ARENA_MAX, 1);
+
+    auto req_frame = read_frame(in, 10000);
+    if (!req_frame || req_frame->type != Frame::request) return 2;
+    LoginRequest req;
+    std::string config_path;
+    try {
+        const Json j = Json::parse(req_frame->text());
+        config_path = j.at("config").get<std::string>();
+        if (j.contains("user") && !j["user"].is_null()) req.user = j["user"].get<std::string>();
+        req.service = j.at("service").get<std::string>();
+        req.host = j.at("host").get<std::string>();
+        req.first_pass_only = j.value("first_pass_only", false);
+        if (j.contains("wait_for_card_ms") && !j["wait_for_card_ms"].is_null())
+            req.wait_for_card = std::chrono::milliseconds(j["wait_for_card_ms"].get<long long>());
+        if (j.value("has_first_pass", false)) {
+            auto fp = read_frame(in, 10000);
+            if (!fp || fp->type != Frame::first_pass) return 2;
+            req.first_pass = std::move(fp->payload);
+        }
+    } catch (const std::exception&) {
+        return send_result(failed(Code::internal, "malformed request from the PAM module"));
+    }
+
+    try {
+        auto config = Config::load(config_path);
+        if (!config) return send_result(failed(config.code(), config.error().detail()));
+        NssAccounts accounts;
+        PipePerson person;
+        SystemClock clock;
+        return send_result(run_login(*config, req, person, accounts, clock));
+    } catch (const std::exception& e) {
+        return send_result(failed(Code::internal, e.what()));
+    }
+}

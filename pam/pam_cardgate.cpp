@@ -1,0 +1,405 @@
+// pam_cardgate.so: badge login (SPEC "PAM module", pam_cardgate(8)).
+//
+// The module never touches a card: it starts cardgate-pam-helper with a
+// clean environment on a socketpair, relays the helper's questions to the
+// PAM conversation, and kills it when it stops answering for longer than
+// token.timeout (plus token.wait_for_card before the first answer). It then
+// turns the outcome into a PAM code (pam/codes.hpp), logs one audit line and,
+// on success, sets PAM_USER (when it was not given) and the CARDGATE_*
+// environment.
+#include <security/pam_appl.h>
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/auxv.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <ctime>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "config.h"
+#include "pam/codes.hpp"
+#include "pam/protocol.hpp"
+#include "src/clock.hpp"
+#include "src/config.hpp"
+#include "src/duration.hpp"
+#include "src/trust.hpp"
+#include "src/x509.hpp"
+
+using namespace cardgate;
+using namespace cardgate::pam;
+using Json = nlohmann::json;
+
+namespace {
+
+constexpr const char* data_cert = "cardgate-cert-der";
+constexpr int grace_ms = 2000;
+
+struct Args {
+    std::string config = default_config_path;
+    std::string helper = CARDGATE_HELPER;
+    bool debug = false, use_first_pass = false, try_first_pass = false;
+    std::optional<std::chrono::milliseconds> wait_for_card;
+    std::vector<std::string> pass_env;
+    std::string error;  // set when an argument is bad
+};
+
+Args parse_args(int argc, const char** argv) {
+    Args a;
+    for (int i = 0; i < argc; ++i) {
+        const std::string_view s = argv[i];
+        auto value = [&](std::string_view key) { return std::string(s.substr(key.size())); };
+        if (s.starts_with("config=")) a.config = value("config=");
+        else if (s.starts_with("helper=")) a.helper = value("helper=");
+        else if (s == "debug") a.debug = true;
+        else if (s == "use_first_pass") a.use_first_pass = true;
+        else if (s == "try_first_pass") a.try_first_pass = true;
+        else if (s.starts_with("wait_for_card=")) {
+            auto d = parse_duration(value("wait_for_card="));
+            if (!d) a.error = "wait_for_card: " + d.error().detail();
+            else a.wait_for_card = *d;
+        } else if (s.starts_with("pass_env=")) {
+            std::string v = value("pass_env=");
+            for (std::size_t p = 0; p <= v.size();) {
+                const std::size_t c = std::min(v.find(',', p), v.size());
+                if (c > p) a.pass_env.push_back(v.substr(p, c - p));
+                p = c + 1;
+            }
+        } else if (a.error.empty()) {
+            a.error = "unknown module argument \"" + std::string(s) + "\"";
+        }
+    }
+    if (a.error.empty() && (a.config.empty() || a.config.front() != '/'))
+        a.error = "config= must be an absolute path";
+    if (a.error.empty() && (a.helper.empty() || a.helper.front() != '/')) a.error = "helper= must be an absolute path";
+    return a;
+}
+
+std::string item(pam_handle_t* pamh, int type) {
+    const void* v = nullptr;
+    if (pam_get_item(pamh, type, &v) != PAM_SUCCESS || !v) return {};
+    return static_cast<const char*>(v);
+}
+
+// Text for the audit line: no quotes, no control characters, bounded.
+std::string clean(std::string_view s) {
+    std::string out;
+    for (char c : s.substr(0, 512)) {
+        const auto u = static_cast<unsigned char>(c);
+        out.push_back(u < 0x20 || u == 0x7F || c == '"' ? '?' : c);
+    }
+    return out;
+}
+
+struct Outcome {
+    Code code = Code::internal;
+    std::string detail;
+    bool no_badge = false;
+    Json fields = Json::object();
+};
+
+void audit(pam_handle_t* pamh, const Outcome& o, int rc, const std::string& user) {
+    auto f = [&](const char* k) { return clean(o.fields.value(k, std::string())); };
+    pam_syslog(pamh, rc == PAM_SUCCESS ? LOG_NOTICE : LOG_WARNING,
+               "cardgate: outcome=%s purpose=login reason=%s user=\"%s\" service=\"%s\" rhost=\"%s\" "
+               "token_serial=\"%s\" cert_issuer=\"%s\" cert_serial=%s cert_sha256=%s strength=%s detail=\"%s\"",
+               rc == PAM_SUCCESS ? "granted" : "denied", std::string(name(o.code)).c_str(), clean(user).c_str(),
+               clean(item(pamh, PAM_SERVICE)).c_str(), clean(item(pamh, PAM_RHOST)).c_str(), f("token_serial").c_str(),
+               f("cert_issuer").c_str(), f("cert_serial").c_str(), f("cert_sha256").c_str(), f("strength").c_str(),
+               clean(o.detail).c_str());
+}
+
+class Helper {
+public:
+    ~Helper() { stop(); }
+
+    Status start(const Args& a) {
+        int sv[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+            return Error(Code::io, std::string("socketpair: ") + std::strerror(errno));
+        fd_ = sv[0];
+        std::vector<std::string> env{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"};
+        // Only where the caller's environment is the service's own: never in a
+        // setuid program (su, sudo), whose caller could set LD_PRELOAD.
+        if (getauxval(AT_SECURE) == 0)
+            for (const auto& n : a.pass_env)
+                if (const char* v = getenv(n.c_str())) env.push_back(n + "=" + v);
+        std::vector<char*> envp;
+        for (auto& e : env) envp.push_back(e.data());
+        envp.push_back(nullptr);
+        std::string path = a.helper;
+        char* argv[] = {path.data(), nullptr};
+
+        posix_spawn_file_actions_t fa;
+        posix_spawnattr_t attr;
+        posix_spawn_file_actions_init(&fa);
+        posix_spawnattr_init(&attr);
+        posix_spawn_file_actions_adddup2(&fa, sv[1], 0);
+        posix_spawn_file_actions_adddup2(&fa, sv[1], 1);
+        posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+        posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+        sigset_t none, all;
+        sigemptyset(&none);
+        sigfillset(&all);
+        posix_spawnattr_setsigmask(&attr, &none);
+        posix_spawnattr_setsigdefault(&attr, &all);
+        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+        const int rc = posix_spawn(&pid_, path.c_str(), &fa, &attr, argv, envp.data());
+        posix_spawn_file_actions_destroy(&fa);
+        posix_spawnattr_destroy(&attr);
+        close(sv[1]);
+        if (rc != 0) {
+            pid_ = -1;
+            return Error(Code::io, "cannot start " + a.helper + ": " + std::strerror(rc));
+        }
+        return {};
+    }
+
+    int fd() const { return fd_; }
+
+    // Kills the helper (if still running) and reaps it. Returns how it ended.
+    std::string stop() {
+        std::string how;
+        if (fd_ >= 0) close(fd_);
+        fd_ = -1;
+        if (pid_ > 0) {
+            kill(pid_, SIGKILL);
+            int st = 0;
+            pid_t r;
+            do r = waitpid(pid_, &st, 0);
+            while (r < 0 && errno == EINTR);
+            if (r == pid_ && WIFSIGNALED(st) && WTERMSIG(st) != SIGKILL)
+                how = "killed by signal " + std::to_string(WTERMSIG(st));
+            else if (r == pid_ && WIFEXITED(st) && WEXITSTATUS(st) != 0)
+                how = "exit status " + std::to_string(WEXITSTATUS(st));
+            pid_ = -1;
+        }
+        return how;
+    }
+
+private:
+    int fd_ = -1;
+    pid_t pid_ = -1;
+};
+
+// Relays one question to the person; false when the helper cannot be told.
+bool relay(pam_handle_t* pamh, const Received& f, int fd) {
+    switch (f.type) {
+    case Frame::info: pam_info(pamh, "%s", f.text().c_str()); return true;
+    case Frame::error: pam_error(pamh, "%s", f.text().c_str()); return true;
+    case Frame::progress: return true;
+    case Frame::ask_secret: {
+        char* resp = nullptr;
+        const int rc = pam_prompt(pamh, PAM_PROMPT_ECHO_OFF, &resp, "%s", f.text().c_str());
+        bool ok;
+        if (rc != PAM_SUCCESS || !resp) {
+            ok = write_frame(fd, Frame::cancel, "");
+        } else {
+            ok = write_frame(fd, Frame::secret, resp, std::strlen(resp));
+        }
+        if (resp) {
+            explicit_bzero(resp, std::strlen(resp));
+            free(resp);
+        }
+        return ok;
+    }
+    case Frame::choose: {
+        Json j = Json::parse(f.text(), nullptr, false);
+        if (j.is_discarded() || !j.contains("choices")) return write_frame(fd, Frame::cancel, "");
+        pam_info(pamh, "%s", j.value("title", std::string()).c_str());
+        std::size_t n = 0;
+        for (const auto& c : j["choices"]) pam_info(pamh, "  %zu) %s", ++n, c.get<std::string>().c_str());
+        char* resp = nullptr;
+        const int rc = pam_prompt(pamh, PAM_PROMPT_ECHO_ON, &resp, "Choose 1-%zu: ", n);
+        std::size_t pick = 0;
+        const bool ok = rc == PAM_SUCCESS && resp && std::strlen(resp) < 6 && std::strlen(resp) > 0 &&
+                        std::strspn(resp, "0123456789") == std::strlen(resp) &&
+                        (pick = std::stoul(resp)) >= 1 && pick <= n;
+        free(resp);
+        return ok ? write_frame(fd, Frame::choice, std::to_string(pick - 1)) : write_frame(fd, Frame::cancel, "");
+    }
+    default: return false;
+    }
+}
+
+Outcome run(pam_handle_t* pamh, const Args& a, const std::optional<std::string>& user) {
+    Outcome o;
+    auto fail = [&](Code c, std::string d) {
+        o.code = c;
+        o.detail = std::move(d);
+        return o;
+    };
+    if (!a.error.empty()) return fail(Code::usage, a.error);
+    auto config = Config::load(a.config);
+    if (!config) return fail(config.code(), config.error().detail());
+    if (auto h = check_trusted_file(a.helper); !h) return fail(h.code(), "helper: " + h.error().detail());
+
+    Json req = {{"config", a.config},
+                {"user", user ? Json(*user) : Json(nullptr)},
+                {"service", item(pamh, PAM_SERVICE)},
+                {"host", [] {
+                     char h[256] = {};
+                     gethostname(h, sizeof h - 1);
+                     return std::string(h);
+                 }()},
+                {"first_pass_only", a.use_first_pass}};
+    if (a.wait_for_card) req["wait_for_card_ms"] = a.wait_for_card->count();
+    const char* authtok = nullptr;
+    if (a.use_first_pass || a.try_first_pass) {
+        const void* v = nullptr;
+        if (pam_get_item(pamh, PAM_AUTHTOK, &v) == PAM_SUCCESS && v) authtok = static_cast<const char*>(v);
+        if (!authtok && a.use_first_pass) return fail(Code::p11_pin_required, "use_first_pass: no PAM_AUTHTOK from an earlier module");
+    }
+    req["has_first_pass"] = authtok != nullptr;
+
+    Helper helper;
+    if (auto s = helper.start(a); !s) return fail(s.code(), s.error().detail());
+    if (!write_frame(helper.fd(), Frame::request, req.dump()) ||
+        (authtok && !write_frame(helper.fd(), Frame::first_pass, authtok, std::strlen(authtok))))
+        return fail(Code::io, "the badge helper did not take the request (" + helper.stop() + ")");
+
+    const auto wait = a.wait_for_card.value_or(config->token.wait_for_card);
+    int idle = static_cast<int>(config->token.timeout.count()) + grace_ms + static_cast<int>(wait.count());
+    for (;;) {
+        auto f = read_frame(helper.fd(), idle);
+        if (!f) {
+            const bool timeout = f.code() == Code::p11_timeout;
+            const std::string how = helper.stop();
+            if (timeout)
+                return fail(Code::p11_timeout, "the badge did not answer within " +
+                                                   std::to_string(idle / 1000) + " s (card or reader hung)");
+            return fail(Code::p11_device_error,
+                        "the badge helper ended without an answer" + (how.empty() ? std::string() : " (" + how + ")"));
+        }
+        idle = static_cast<int>(config->token.timeout.count()) + grace_ms;
+        if (f->type == Frame::result) {
+            Json j = Json::parse(f->text(), nullptr, false);
+            helper.stop();
+            if (j.is_discarded()) return fail(Code::internal, "malformed result from the badge helper");
+            const std::string code = j.value("code", std::string());
+            o.code = Code::internal;
+            for (int c = 0; c <= static_cast<int>(Code::io); ++c)
+                if (name(static_cast<Code>(c)) == code) o.code = static_cast<Code>(c);
+            o.detail = j.value("detail", std::string());
+            o.no_badge = j.value("no_badge", false);
+            o.fields = std::move(j);
+            return o;
+        }
+        if (!relay(pamh, *f, helper.fd())) {
+            helper.stop();
+            return fail(Code::internal, "unexpected frame from the badge helper");
+        }
+    }
+}
+
+void free_der(pam_handle_t*, void* data, int) { delete static_cast<std::vector<std::uint8_t>*>(data); }
+
+std::vector<std::uint8_t> from_hex(const std::string& h) {
+    std::vector<std::uint8_t> out;
+    for (std::size_t i = 0; i + 1 < h.size(); i += 2) out.push_back(static_cast<std::uint8_t>(std::stoi(h.substr(i, 2), nullptr, 16)));
+    return out;
+}
+
+}  // namespace
+
+extern "C" {
+
+PAM_EXTERN int pam_sm_authenticate(pam_handle_t* pamh, int, int argc, const char** argv) try {
+    const Args a = parse_args(argc, argv);
+    std::optional<std::string> user;
+    if (std::string u = item(pamh, PAM_USER); !u.empty()) user = u;
+    Outcome o = run(pamh, a, user);
+    int rc = pam_code(o.code, o.no_badge);
+    std::string account = o.fields.value("account", std::string());
+    if (rc == PAM_SUCCESS) {
+        // The helper mapped the certificate with PAM_USER when there was one;
+        // check again here, so nothing the helper says can change the user.
+        if (account.empty() || (user && *user != account)) {
+            o.code = Code::map_other_user;
+            o.detail = "the badge helper answered for another user";
+            rc = PAM_AUTH_ERR;
+        } else if (!user && pam_set_item(pamh, PAM_USER, account.c_str()) != PAM_SUCCESS) {
+            o.code = Code::internal;
+            o.detail = "cannot set PAM_USER";
+            rc = PAM_SERVICE_ERR;
+        }
+    }
+    if (rc == PAM_SUCCESS) {
+        for (const auto& [var, key] : {std::pair{"CARDGATE_TOKEN_SERIAL", "token_serial"},
+                                       std::pair{"CARDGATE_CERT_SHA256", "cert_sha256"},
+                                       std::pair{"CARDGATE_CERT_ISSUER", "cert_issuer"},
+                                       std::pair{"CARDGATE_CERT_SERIAL", "cert_serial"}}) {
+            const std::string v = std::string(var) + "=" + clean(o.fields.value(key, std::string()));
+            pam_putenv(pamh, v.c_str());
+        }
+        auto* der = new std::vector<std::uint8_t>(from_hex(o.fields.value("cert_der", std::string())));
+        if (pam_set_data(pamh, data_cert, der, free_der) != PAM_SUCCESS) delete der;
+    }
+    audit(pamh, o, rc, user.value_or(account));
+    if (a.debug) pam_syslog(pamh, LOG_DEBUG, "cardgate: pam code %d (%s)", rc, pam_strerror(pamh, rc));
+    return rc;
+} catch (...) {
+    pam_syslog(pamh, LOG_ERR, "cardgate: internal error");
+    return PAM_SERVICE_ERR;
+}
+
+PAM_EXTERN int pam_sm_setcred(pam_handle_t*, int, int, const char**) { return PAM_SUCCESS; }
+
+// Account checks for a badge login: the certificate of this login is still
+// valid and not revoked; warn when it expires within login.warn_expiry.
+// For a login this module did not authenticate there is nothing to check.
+PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t* pamh, int, int argc, const char** argv) try {
+    const void* data = nullptr;
+    if (pam_get_data(pamh, data_cert, &data) != PAM_SUCCESS || !data) return PAM_IGNORE;
+    const auto& der = *static_cast<const std::vector<std::uint8_t>*>(data);
+    const Args a = parse_args(argc, argv);
+    if (!a.error.empty()) {
+        pam_syslog(pamh, LOG_ERR, "cardgate: %s", a.error.c_str());
+        return PAM_SERVICE_ERR;
+    }
+    auto config = Config::load(a.config);
+    if (!config) {
+        pam_syslog(pamh, LOG_ERR, "cardgate: %s", config.error().message().c_str());
+        return PAM_SERVICE_ERR;
+    }
+    auto store = TrustStore::create(config->trust);
+    auto cert = Certificate::from_der(der, "login certificate");
+    if (!store || !cert) return PAM_SERVICE_ERR;
+    SystemClock clock;
+    const Verdict v = store->validate(*cert, Purpose::login, config->purpose(Purpose::login), clock);
+    if (!v.ok()) {
+        pam_syslog(pamh, LOG_WARNING, "cardgate: account check: %s: %s", std::string(name(v.code)).c_str(),
+                   clean(v.detail).c_str());
+        pam_error(pamh, "Your badge certificate is no longer valid (%s).", std::string(describe(v.code)).c_str());
+        return v.code == Code::cert_expired ? PAM_ACCT_EXPIRED : PAM_PERM_DENIED;
+    }
+    const auto left = cert->not_after() - clock.now();
+    if (left < std::chrono::duration_cast<std::chrono::seconds>(config->login.warn_expiry).count()) {
+        char when[32];
+        std::tm tm{};
+        const std::time_t t = cert->not_after();
+        gmtime_r(&t, &tm);
+        std::strftime(when, sizeof when, "%Y-%m-%d", &tm);
+        pam_info(pamh, "Your badge certificate expires on %s: ask for a new one.", when);
+    }
+    return PAM_SUCCESS;
+} catch (...) {
+    return PAM_SERVICE_ERR;
+}
+
+// Sessions need nothing from a badge: both succeed (documented in pam_cardgate(8)).
+PAM_EXTERN int pam_sm_open_session(pam_handle_t*, int, int, const char**) { return PAM_SUCCESS; }
+PAM_EXTERN int pam_sm_close_session(pam_handle_t*, int, int, const char**) { return PAM_SUCCESS; }
+
+}  // extern "C"

@@ -1,0 +1,233 @@
+#include "login.hpp"
+
+#include <algorithm>
+#include <thread>
+
+#include "pkcs11/module.hpp"
+#include "pkcs11/token.hpp"
+#include "pkcs11/uri.hpp"
+#include "possession.hpp"
+#include "trust.hpp"
+
+namespace cardgate {
+namespace {
+
+struct Found {
+    std::size_t session = 0;  // index into the sessions vector
+    p11::TokenInfo token;
+    p11::ObjectInfo object;
+    std::optional<Certificate> cert;
+    Code code = Code::cert_parse;  // why it is not eligible (ok when it is)
+    std::string detail;
+    std::optional<Identity> identity;
+};
+
+void describe_cert(LoginOutcome& out, const p11::TokenInfo& t, const Certificate& c) {
+    out.token_label = t.label;
+    out.token_serial = t.serial;
+    out.cert_subject = c.subject();
+    out.cert_issuer = c.issuer();
+    out.cert_serial = c.serial_hex();
+    out.cert_sha256 = c.sha256();
+}
+
+// Person-facing text for a refused PIN (the detail carries the counter state).
+std::string pin_message(const Error& e) {
+    switch (e.code()) {
+    case Code::p11_pin_locked: return "Your badge PIN is locked. Ask the service desk to unblock it.";
+    case Code::p11_pin_incorrect: {
+        const auto& d = e.detail();
+        if (d.find("last try") != std::string::npos) return "Wrong PIN. Last try before the PIN locks.";
+        if (d.find("count low") != std::string::npos) return "Wrong PIN. Few tries are left before the PIN locks.";
+        return "Wrong PIN.";
+    }
+    default: return "";
+    }
+}
+
+}  // namespace
+
+LoginOutcome run_login(const Config& config, const LoginRequest& req, Person& person, const Accounts& accounts,
+                       const Clock& clock) {
+    LoginOutcome out;
+    auto fail = [&](Code c, std::string detail) {
+        out.code = c;
+        out.detail = std::move(detail);
+        return out;
+    };
+    auto fail_error = [&](const Error& e) { return fail(e.code(), e.detail()); };
+
+    // 0. Policy that needs no card.
+    const auto& services = config.login.services;
+    if (!services.empty() && std::find(services.begin(), services.end(), req.service) == services.end())
+        return fail(Code::login_service, "service \"" + req.service + "\" is not in login.services");
+
+    auto store = TrustStore::create(config.trust);
+    if (!store) return fail_error(store.error());
+    auto mapper = Mapper::create(config.mapping, config.path, accounts);
+    if (!mapper) return fail_error(mapper.error());
+    std::optional<p11::Uri> filter;
+    if (config.token.uri) {
+        auto u = p11::Uri::parse(*config.token.uri);
+        if (!u) return fail_error(u.error());
+        filter = std::move(*u);
+    }
+    if (auto m = check_trusted_file(config.token.module); !m)
+        return fail(m.code(), "token.module: " + m.error().detail());
+    auto module = p11::Module::load(config.token.module, config.token.timeout);
+    if (!module) return fail_error(module.error());
+
+    // 1. Tokens, waiting for one when asked to.
+    const auto wait = req.wait_for_card.value_or(config.token.wait_for_card);
+    const auto deadline = std::chrono::steady_clock::now() + wait;
+    std::vector<p11::TokenInfo> tokens;
+    for (bool told = false;;) {
+        auto slots = (*module)->slots(true);
+        if (!slots) return fail_error(slots.error());
+        tokens.clear();
+        for (const auto& s : *slots)
+            if (s.token && s.token->initialized() && (!filter || filter->matches(*s.token))) tokens.push_back(*s.token);
+        if (!tokens.empty() || std::chrono::steady_clock::now() >= deadline) break;
+        person.progress();
+        if (!told) person.info("Insert your badge.");
+        told = true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+    if (tokens.empty()) {
+        out.no_badge = true;
+        return fail(Code::p11_no_token, "no badge is present");
+    }
+
+    // 2. Every certificate, validated and mapped before any PIN is asked.
+    std::vector<p11::Session> sessions;
+    std::vector<Found> found;
+    for (const auto& t : tokens) {
+        auto session = p11::Session::open(*module, t.slot);
+        if (!session) return fail_error(session.error());
+        auto objects = session->objects(p11::ObjectClass::certificate);
+        if (!objects) return fail_error(objects.error());
+        sessions.push_back(std::move(*session));
+        person.progress();
+        for (auto& o : *objects) {
+            if (filter && !filter->matches(o)) continue;
+            Found f;
+            f.session = sessions.size() - 1;
+            f.token = t;
+            f.object = o;
+            auto cert = Certificate::from_der(o.value, o.uri);
+            if (!cert) {
+                f.code = cert.code();
+                f.detail = cert.error().detail();
+                found.push_back(std::move(f));
+                continue;
+            }
+            f.cert.emplace(std::move(*cert));
+            const Verdict v = store->validate(*f.cert, Purpose::login, config.purpose(Purpose::login), clock);
+            if (!v.ok()) {
+                f.code = v.code;
+                f.detail = v.detail;
+            } else {
+                std::optional<std::string_view> user;
+                if (req.user) user = *req.user;
+                MapResult m = mapper->map(*f.cert, Purpose::login, user);
+                f.code = m.code;
+                f.detail = m.detail;
+                if (m.ok()) f.identity = std::move(m.identity);
+            }
+            found.push_back(std::move(f));
+        }
+    }
+    if (found.empty()) {
+        out.no_badge = true;
+        return fail(Code::p11_no_object, "the badge holds no certificate");
+    }
+    std::vector<const Found*> eligible;
+    for (const auto& f : found)
+        if (f.code == Code::ok) eligible.push_back(&f);
+    if (eligible.empty()) {
+        const Found& first = found.front();
+        if (first.cert) describe_cert(out, first.token, *first.cert);
+        return fail(first.code, first.detail);
+    }
+
+    // 3. One certificate: the only eligible one, or the person's choice.
+    const Found* chosen = eligible.front();
+    if (eligible.size() > 1) {
+        std::vector<std::string> labels;
+        for (const Found* f : eligible)
+            labels.push_back(f->token.label + ": " + f->cert->subject() + " -> " + f->identity->account);
+        auto pick = person.choose("More than one badge certificate can log you in:", labels);
+        if (!pick) return fail_error(pick.error());
+        if (!*pick || **pick >= eligible.size()) return fail(Code::login_cancelled, "no certificate was chosen");
+        chosen = eligible[**pick];
+    }
+    describe_cert(out, chosen->token, *chosen->cert);
+    out.account = chosen->identity->account;
+    out.strength = std::string(strength_name(chosen->identity->strength));
+    out.source = chosen->identity->source;
+    p11::Session& session = sessions[chosen->session];
+
+    // 4. The PIN, after reading its state.
+    person.progress();
+    auto t = session.token_info();
+    if (!t) return fail_error(t.error());
+    if (t->pin_locked()) {
+        person.error(pin_message(Error(Code::p11_pin_locked, "")));
+        return fail(Code::p11_pin_locked, "badge PIN is locked");
+    }
+    if (t->pin_final_try()) person.info("Careful: this is the last try before the badge PIN locks.");
+    else if (t->pin_count_low()) person.info("Careful: few tries are left before the badge PIN locks.");
+
+    auto login_with = [&](const SecretBuffer* pin) -> Status {
+        if (pin && pin->empty()) return Error(Code::p11_pin_invalid, "empty PIN");
+        return session.login(pin);
+    };
+    Status logged_in = Error(Code::p11_pin_required, "no PIN");
+    bool asked = false;
+    if (req.first_pass && (req.first_pass_only ||
+                           (req.first_pass->size() >= t->min_pin && (t->max_pin == 0 || req.first_pass->size() <= t->max_pin)))) {
+        // try_first_pass offers PAM_AUTHTOK only when it could be a PIN, so a
+        // password typed for another module does not cost a PIN try.
+        logged_in = login_with(&*req.first_pass);
+        asked = true;
+        if (!logged_in && (req.first_pass_only || logged_in.code() != Code::p11_pin_incorrect)) {
+            if (auto m = pin_message(logged_in.error()); !m.empty()) person.error(m);
+            return fail_error(logged_in.error());
+        }
+        if (!logged_in) person.error(pin_message(logged_in.error()));
+    } else if (req.first_pass_only) {
+        return fail(Code::p11_pin_required, "use_first_pass: no PIN was given by an earlier module");
+    }
+    if (!asked || !logged_in) {
+        if (t->protected_auth_path()) {
+            person.info("Enter your PIN on the reader's PIN pad for " + t->label + ".");
+            logged_in = login_with(nullptr);
+        } else {
+            auto pin = person.ask_secret("PIN for " + t->label + ": ");
+            if (!pin) return fail_error(pin.error());
+            if (!*pin) return fail(Code::login_cancelled, "no PIN was entered");
+            logged_in = login_with(&**pin);
+            (*pin)->clear();
+        }
+        if (!logged_in) {
+            if (auto m = pin_message(logged_in.error()); !m.empty()) person.error(m);
+            if (logged_in.code() == Code::p11_pin_invalid) person.error("The PIN is empty or not valid for this badge.");
+            return fail_error(logged_in.error());
+        }
+    }
+
+    // 5. Proof of possession, bound to this login.
+    person.progress();
+    auto key = session.find_private_key_for(chosen->object);
+    if (!key) return fail_error(key.error());
+    auto proof = prove_possession(session, *key, *chosen->cert, Purpose::login, req.host, req.service, clock);
+    (void)session.logout();  // best effort: the session closes next anyway
+    if (!proof) return fail_error(proof.error());
+
+    out.cert_der = chosen->cert->der();
+    out.code = Code::ok;
+    out.detail = "badge login of " + out.account + " (" + out.strength + ", " + out.source + ")";
+    return out;
+}
+
+}  // namespace cardgate

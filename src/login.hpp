@@ -1,0 +1,82 @@
+// The badge login coordinator: select -> validate -> map -> PIN -> prove ->
+// authorise, in one fixed order, for any front end that can talk to a person
+// (the PAM helper; tests with a scripted person).
+//
+// Order (deny by default; every failure falls to one exit with a code):
+//  1. tokens: every slot with an initialised token that token.uri selects;
+//     with wait_for_card, tell the person "Insert your badge" and poll.
+//     None -> no_badge (PAM_AUTHINFO_UNAVAIL: a password module may follow).
+//  2. certificates on those tokens (token.uri object filter), each validated
+//     for purpose login and mapped (with the requested user, if any) BEFORE
+//     any PIN is asked: a PIN never goes to a card that could not log this
+//     person in (pam_pkcs11 sends it to whatever is inserted). No certificate
+//     at all -> no_badge; certificates but none valid and mapped -> the
+//     refusal of the first (in slot, then object order).
+//  3. one eligible certificate is used; several -> the person chooses by number.
+//  4. PIN state before C_Login: locked -> refuse; final try / count low -> say
+//     so. PIN from the front end (its first_pass), else the PIN pad, else a
+//     prompt "PIN for <label>: ". An empty PIN is refused without C_Login.
+//     A PIN the card rejected is never retried.
+//  5. proof of possession: a fresh challenge bound to purpose login, this
+//     host and the service, signed on the card, verified with the
+//     certificate's key.
+//  6. authorise: login.services (when set) must list the service.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "accounts.hpp"
+#include "clock.hpp"
+#include "config.hpp"
+#include "mapping.hpp"
+#include "result.hpp"
+#include "secret.hpp"
+
+namespace cardgate {
+
+// What the coordinator needs from whoever talks to the person.
+class Person {
+public:
+    virtual ~Person() = default;
+    // A secret answer (the PIN), echo off. nullopt when the person cancelled.
+    virtual Result<std::optional<SecretBuffer>> ask_secret(const std::string& prompt) = 0;
+    virtual void info(const std::string& text) = 0;
+    virtual void error(const std::string& text) = 0;
+    // Index into `choices` (0-based), or nullopt when cancelled.
+    virtual Result<std::optional<std::size_t>> choose(const std::string& title,
+                                                      const std::vector<std::string>& choices) = 0;
+    // Called between card operations: the front end may watch for a stall.
+    virtual void progress() {}
+};
+
+struct LoginRequest {
+    std::optional<std::string> user;   // PAM_USER when set
+    std::string service;               // PAM_SERVICE
+    std::string host;                  // this host's name (the challenge is bound to it)
+    std::optional<SecretBuffer> first_pass;  // use_first_pass / try_first_pass: PAM_AUTHTOK
+    bool first_pass_only = false;      // use_first_pass: never prompt
+    std::optional<std::chrono::milliseconds> wait_for_card;  // overrides token.wait_for_card
+};
+
+struct LoginOutcome {
+    Code code = Code::p11_no_token;   // a refusal until the end
+    std::string detail;
+    bool no_badge = false;            // nothing to log in with: let another module try
+    // Set as far as known (for the audit line), complete when ok():
+    std::string account;
+    std::string token_label, token_serial;
+    std::string cert_subject, cert_issuer, cert_serial, cert_sha256;
+    std::vector<std::uint8_t> cert_der;
+    std::string strength, source;
+    bool ok() const noexcept { return code == Code::ok; }
+};
+
+// Runs the whole login. `accounts` answers account lookups (NSS in production).
+LoginOutcome run_login(const Config& config, const LoginRequest& req, Person& person, const Accounts& accounts,
+                       const Clock& clock);
+
+}  // namespace cardgate
