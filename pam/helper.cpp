@@ -95,9 +95,11 @@ int main() {
     if (!req_frame || req_frame->type != Frame::request) return 2;
     LoginRequest req;
     std::string config_path;
+    bool change_pin = false;
     try {
         const Json j = Json::parse(req_frame->text());
         config_path = j.at("config").get<std::string>();
+        change_pin = j.value("mode", std::string("login")) == "change_pin";
         if (j.contains("user") && !j["user"].is_null()) req.user = j["user"].get<std::string>();
         req.service = j.at("service").get<std::string>();
         req.host = j.at("host").get<std::string>();
@@ -119,6 +121,7 @@ int main() {
         NssAccounts accounts;
         PipePerson person;
         SystemClock clock;
+        if (change_pin) return send_result(run_change_pin(*config, req, person));
         return send_result(run_login(*config, req, person, accounts, clock));
     } catch (const std::exception& e) {
         return send_result(failed(Code::internal, e.what()));

@@ -233,7 +233,7 @@ bool relay(pam_handle_t* pamh, const Received& f, int fd) {
     }
 }
 
-Outcome run(pam_handle_t* pamh, const Args& a, const std::optional<std::string>& user) {
+Outcome run(pam_handle_t* pamh, const Args& a, const std::optional<std::string>& user, bool change_pin = false) {
     Outcome o;
     auto fail = [&](Code c, std::string d) {
         o.code = c;
@@ -253,10 +253,11 @@ Outcome run(pam_handle_t* pamh, const Args& a, const std::optional<std::string>&
                      gethostname(h, sizeof h - 1);
                      return std::string(h);
                  }()},
-                {"first_pass_only", a.use_first_pass}};
+                {"first_pass_only", a.use_first_pass},
+                {"mode", change_pin ? "change_pin" : "login"}};
     if (a.wait_for_card) req["wait_for_card_ms"] = a.wait_for_card->count();
     const char* authtok = nullptr;
-    if (a.use_first_pass || a.try_first_pass) {
+    if (!change_pin && (a.use_first_pass || a.try_first_pass)) {
         const void* v = nullptr;
         if (pam_get_item(pamh, PAM_AUTHTOK, &v) == PAM_SUCCESS && v) authtok = static_cast<const char*>(v);
         if (!authtok && a.use_first_pass) return fail(Code::p11_pin_required, "use_first_pass: no PAM_AUTHTOK from an earlier module");
@@ -394,6 +395,25 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t* pamh, int, int argc, const char** 
         pam_info(pamh, "Your badge certificate expires on %s: ask for a new one.", when);
     }
     return PAM_SUCCESS;
+} catch (...) {
+    return PAM_SERVICE_ERR;
+}
+
+// Changes the badge PIN, or unblocks a locked one with the PUK (password
+// stack). PAM_PRELIM_CHECK needs nothing; the work is in PAM_UPDATE_AUTHTOK.
+PAM_EXTERN int pam_sm_chauthtok(pam_handle_t* pamh, int flags, int argc, const char** argv) try {
+    if (flags & PAM_PRELIM_CHECK) return PAM_SUCCESS;
+    const Args a = parse_args(argc, argv);
+    Outcome o = run(pamh, a, std::nullopt, /*change_pin=*/true);
+    int rc = pam_code(o.code, o.no_badge);
+    if (o.code == Code::p11_pin_incorrect) rc = PAM_AUTHTOK_RECOVERY_ERR;
+    else if (o.code == Code::p11_pin_invalid || o.code == Code::login_cancelled) rc = PAM_AUTHTOK_ERR;
+    pam_syslog(pamh, rc == PAM_SUCCESS ? LOG_NOTICE : LOG_WARNING,
+               "cardgate: outcome=%s purpose=pin-change reason=%s user=\"%s\" service=\"%s\" token_serial=\"%s\" detail=\"%s\"",
+               rc == PAM_SUCCESS ? "changed" : "refused", std::string(name(o.code)).c_str(),
+               clean(item(pamh, PAM_USER)).c_str(), clean(item(pamh, PAM_SERVICE)).c_str(),
+               clean(o.fields.value("token_serial", std::string())).c_str(), clean(o.detail).c_str());
+    return rc;
 } catch (...) {
     return PAM_SERVICE_ERR;
 }

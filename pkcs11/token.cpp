@@ -1,6 +1,7 @@
 #include "pkcs11/token.hpp"
 
 #include <cstring>
+#include <functional>
 
 #include <openssl/evp.h>
 #include <openssl/objects.h>
@@ -315,21 +316,39 @@ Result<std::vector<std::uint8_t>> card_sign(const State& st, const ObjectInfo& k
 
 // --- Session ---
 
+namespace {
+Result<Session> open_session(std::shared_ptr<Module> module, CK_SLOT_ID slot, CK_FLAGS flags,
+                             const std::function<Session(std::shared_ptr<Session::State>)>& make);
+}
+
 Result<Session> Session::open(std::shared_ptr<Module> module, CK_SLOT_ID slot) {
+    return open_session(std::move(module), slot, CKF_SERIAL_SESSION,
+                        [](std::shared_ptr<State> st) { return Session(std::move(st)); });
+}
+
+Result<Session> Session::open_rw(std::shared_ptr<Module> module, CK_SLOT_ID slot) {
+    return open_session(std::move(module), slot, CKF_SERIAL_SESSION | CKF_RW_SESSION,
+                        [](std::shared_ptr<State> st) { return Session(std::move(st)); });
+}
+
+namespace {
+Result<Session> open_session(std::shared_ptr<Module> module, CK_SLOT_ID slot, CK_FLAGS flags,
+                             const std::function<Session(std::shared_ptr<Session::State>)>& make) {
     if (!module) return Error(Code::internal, "Session::open without a module");
-    auto st = std::make_shared<State>();
+    auto st = std::make_shared<Session::State>();
     st->mod = module;
     st->slot = slot;
-    auto opened = module->run([st]() -> Result<CK_SESSION_HANDLE> {
+    auto opened = module->run([st, flags]() -> Result<CK_SESSION_HANDLE> {
         CK_SESSION_HANDLE h = CK_INVALID_HANDLE;
-        CG_TRY_VOID(CG_P11_CALL(st->fl(), C_OpenSession, st->slot, CKF_SERIAL_SESSION, nullptr, nullptr, &h));
+        CG_TRY_VOID(CG_P11_CALL(st->fl(), C_OpenSession, st->slot, flags, nullptr, nullptr, &h));
         return h;
     });
     // On timeout the session, if it ever opens, is leaked: the module is poisoned anyway.
     if (!opened.ok()) return std::move(opened).error();
     st->handle = *opened;
-    return Session(std::move(st));
+    return make(std::move(st));
 }
+}  // namespace
 
 CK_SLOT_ID Session::slot() const noexcept { return st_->slot; }
 const std::shared_ptr<Module>& Session::module() const noexcept { return st_->mod; }
@@ -383,6 +402,71 @@ Status Session::login(const SecretBuffer* pin) {
         if (after.ok() && after->pin_final_try()) detail += "; last try before the PIN locks";
         else if (after.ok() && after->pin_count_low()) detail += "; PIN count low";
         return Error(Code::p11_pin_incorrect, std::move(detail));
+    });
+}
+
+namespace {
+// The length limits of the token, checked before the card sees a PIN.
+Status pin_fits(const TokenInfo& t, const SecretBuffer& pin, std::string_view what) {
+    if (pin.empty() || pin.size() < t.min_pin || (t.max_pin != 0 && pin.size() > t.max_pin))
+        return Error(Code::p11_pin_invalid, std::string(what) + " length outside " + std::to_string(t.min_pin) + ".." +
+                                                std::to_string(t.max_pin) + "; the card was not asked");
+    return {};
+}
+
+Error rejected(const Session::State& st, std::string_view what) {
+    auto after = detail::read_token_info(st.fl(), st.slot);
+    if (after.ok() && after->pin_locked()) return Error(Code::p11_pin_locked, std::string(what) + " incorrect; the PIN is now locked");
+    std::string detail = std::string(what) + " incorrect";
+    if (after.ok() && after->pin_final_try()) detail += "; last try before the PIN locks";
+    else if (after.ok() && after->pin_count_low()) detail += "; PIN count low";
+    return Error(Code::p11_pin_incorrect, std::move(detail));
+}
+}  // namespace
+
+Status Session::change_pin(const SecretBuffer& old_pin, const SecretBuffer& new_pin) {
+    auto o = std::make_shared<const SecretBuffer>(old_pin.data(), old_pin.size());
+    auto n = std::make_shared<const SecretBuffer>(new_pin.data(), new_pin.size());
+    return st_->mod->run([st = st_, o, n]() -> Status {
+        std::lock_guard<std::mutex> lock(st->mod->mutex());
+        auto before = CG_TRY(detail::read_token_info(st->fl(), st->slot));
+        if (before.pin_locked())
+            return Error(Code::p11_pin_locked, "token '" + before.label + "' reports CKF_USER_PIN_LOCKED; the card was not asked");
+        CG_TRY_VOID(pin_fits(before, *o, "current PIN"));
+        CG_TRY_VOID(pin_fits(before, *n, "new PIN"));
+        CK_RV rv = CG_P11_INVOKE(st->fl(), C_SetPIN, st->handle, const_cast<CK_UTF8CHAR*>(o->data()), o->size(),
+                                 const_cast<CK_UTF8CHAR*>(n->data()), n->size());
+        if (rv == CKR_OK) return {};
+        if (rv == CKR_PIN_INCORRECT) return rejected(*st, "current PIN");
+        if (rv == CKR_PIN_LEN_RANGE || rv == CKR_PIN_INVALID)
+            return Error(Code::p11_pin_invalid, "the card refused the new PIN (length or characters)");
+        return checked(*st, "C_SetPIN", rv);
+    });
+}
+
+Status Session::unblock_pin(const SecretBuffer& puk, const SecretBuffer& new_pin) {
+    auto p = std::make_shared<const SecretBuffer>(puk.data(), puk.size());
+    auto n = std::make_shared<const SecretBuffer>(new_pin.data(), new_pin.size());
+    return st_->mod->run([st = st_, p, n]() -> Status {
+        std::lock_guard<std::mutex> lock(st->mod->mutex());
+        auto before = CG_TRY(detail::read_token_info(st->fl(), st->slot));
+        if (before.flags & CKF_SO_PIN_LOCKED)
+            return Error(Code::p11_pin_locked, "the PUK is locked too; the badge must be replaced or re-issued");
+        if (p->empty()) return Error(Code::p11_pin_invalid, "empty PUK; the card was not asked");
+        CG_TRY_VOID(pin_fits(before, *n, "new PIN"));
+        CK_RV rv = CG_P11_INVOKE(st->fl(), C_Login, st->handle, CKU_SO, const_cast<CK_UTF8CHAR*>(p->data()), p->size());
+        if (rv == CKR_PIN_INCORRECT) {
+            auto after = detail::read_token_info(st->fl(), st->slot);
+            if (after.ok() && (after->flags & CKF_SO_PIN_LOCKED))
+                return Error(Code::p11_pin_locked, "PUK incorrect; the PUK is now locked");
+            return Error(Code::p11_pin_incorrect, "PUK incorrect");
+        }
+        if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) return checked(*st, "C_Login(SO)", rv);
+        rv = CG_P11_INVOKE(st->fl(), C_InitPIN, st->handle, const_cast<CK_UTF8CHAR*>(n->data()), n->size());
+        (void)CG_P11_INVOKE(st->fl(), C_Logout, st->handle);
+        if (rv == CKR_PIN_LEN_RANGE || rv == CKR_PIN_INVALID)
+            return Error(Code::p11_pin_invalid, "the card refused the new PIN (length or characters)");
+        return checked(*st, "C_InitPIN", rv);
     });
 }
 

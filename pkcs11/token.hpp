@@ -24,6 +24,8 @@ class Session {
 public:
     // A read-only session is enough to log in and sign (PKCS#11 §5.6).
     static Result<Session> open(std::shared_ptr<Module> module, CK_SLOT_ID slot);
+    // A read/write session: changing or unblocking the PIN needs one (PKCS#11 §11.6).
+    static Result<Session> open_rw(std::shared_ptr<Module> module, CK_SLOT_ID slot);
 
     Session(Session&&) noexcept = default;
     Session& operator=(Session&&) noexcept = default;
@@ -49,6 +51,17 @@ public:
     // TO_BE_CHANGED (TokenInfo::pin_state()).
     Status login(const SecretBuffer* pin);
     Status logout();
+
+    // C_SetPIN of the user PIN (read/write session, not logged in). The old
+    // PIN is checked by the card and counts as a try: the same counter rules
+    // as login (locked -> p11_pin_locked without asking; rejected ->
+    // p11_pin_incorrect with the counter state; never retried). The new PIN
+    // must fit the token's length limits (p11_pin_invalid otherwise).
+    Status change_pin(const SecretBuffer& old_pin, const SecretBuffer& new_pin);
+    // Unblocks a locked user PIN: C_Login as SO with the PUK (PIV's PUK is the
+    // SO PIN of OpenSC's PIV driver), C_InitPIN(new), C_Logout. A rejected PUK
+    // is p11_pin_incorrect (its counter is the card's concern: never retried).
+    Status unblock_pin(const SecretBuffer& puk, const SecretBuffer& new_pin);
 
     // The one private key with the certificate's CKA_ID: p11_no_object when there
     // is none (or the certificate has no CKA_ID), p11_ambiguous when several.

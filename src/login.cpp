@@ -175,6 +175,9 @@ LoginOutcome run_login(const Config& config, const LoginRequest& req, Person& pe
         person.error(pin_message(Error(Code::p11_pin_locked, "")));
         return fail(Code::p11_pin_locked, "badge PIN is locked");
     }
+    if (!t->login_required())
+        return fail(Code::p11_pin_required,
+                    "the badge does not require a PIN (no CKF_LOGIN_REQUIRED): a login needs the PIN as a second factor");
     if (t->pin_final_try()) person.info("Careful: this is the last try before the badge PIN locks.");
     else if (t->pin_count_low()) person.info("Careful: few tries are left before the badge PIN locks.");
 
@@ -227,6 +230,82 @@ LoginOutcome run_login(const Config& config, const LoginRequest& req, Person& pe
     out.cert_der = chosen->cert->der();
     out.code = Code::ok;
     out.detail = "badge login of " + out.account + " (" + out.strength + ", " + out.source + ")";
+    return out;
+}
+
+LoginOutcome run_change_pin(const Config& config, const LoginRequest& req, Person& person) {
+    LoginOutcome out;
+    auto fail = [&](Code c, std::string detail) {
+        out.code = c;
+        out.detail = std::move(detail);
+        return out;
+    };
+    auto fail_error = [&](const Error& e) { return fail(e.code(), e.detail()); };
+    std::optional<p11::Uri> filter;
+    if (config.token.uri) {
+        auto u = p11::Uri::parse(*config.token.uri);
+        if (!u) return fail_error(u.error());
+        filter = std::move(*u);
+    }
+    if (auto m = check_trusted_file(config.token.module); !m)
+        return fail(m.code(), "token.module: " + m.error().detail());
+    auto module = p11::Module::load(config.token.module, config.token.timeout);
+    if (!module) return fail_error(module.error());
+    auto slots = (*module)->slots(true);
+    if (!slots) return fail_error(slots.error());
+    std::vector<p11::TokenInfo> tokens;
+    for (const auto& sl : *slots)
+        if (sl.token && sl.token->initialized() && (!filter || filter->matches(*sl.token))) tokens.push_back(*sl.token);
+    if (tokens.empty()) {
+        out.no_badge = true;
+        return fail(Code::p11_no_token, "no badge is present");
+    }
+    const p11::TokenInfo* t = &tokens.front();
+    if (tokens.size() > 1) {
+        std::vector<std::string> labels;
+        for (const auto& x : tokens) labels.push_back(x.label + " (serial " + x.serial + ")");
+        auto pick = person.choose("Which badge?", labels);
+        if (!pick) return fail_error(pick.error());
+        if (!*pick || **pick >= tokens.size()) return fail(Code::login_cancelled, "no badge was chosen");
+        t = &tokens[**pick];
+    }
+    out.token_label = t->label;
+    out.token_serial = t->serial;
+    auto session = p11::Session::open_rw(*module, t->slot);
+    if (!session) return fail_error(session.error());
+    person.progress();
+
+    auto ask = [&](const std::string& prompt) -> Result<SecretBuffer> {
+        auto a = CG_TRY(person.ask_secret(prompt));
+        if (!a) return Error(Code::login_cancelled, "cancelled");
+        return std::move(*a);
+    };
+    const bool locked = t->pin_locked();
+    if (locked) person.info("The PIN of " + t->label + " is locked: unblock it with its PUK.");
+    auto first = locked ? ask("PUK for " + t->label + ": ") : ask("Current PIN for " + t->label + ": ");
+    if (!first) return fail_error(first.error());
+    auto fresh = ask("New PIN: ");
+    if (!fresh) return fail_error(fresh.error());
+    auto again = ask("Repeat new PIN: ");
+    if (!again) return fail_error(again.error());
+    if (!fresh->equals(*again)) {
+        person.error("The new PINs differ; nothing was changed.");
+        return fail(Code::p11_pin_invalid, "the new PINs differ");
+    }
+    (void)req;
+    person.progress();
+    const Status done = locked ? session->unblock_pin(*first, *fresh) : session->change_pin(*first, *fresh);
+    first->clear();
+    fresh->clear();
+    again->clear();
+    if (!done) {
+        if (auto m = pin_message(done.error()); !m.empty()) person.error(m);
+        if (done.code() == Code::p11_pin_invalid) person.error("The new PIN is not valid for this badge.");
+        return fail_error(done.error());
+    }
+    person.info(locked ? "The badge PIN is unblocked and set." : "The badge PIN is changed.");
+    out.code = Code::ok;
+    out.detail = locked ? "PIN unblocked with the PUK" : "PIN changed";
     return out;
 }
 

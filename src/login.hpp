@@ -75,6 +75,11 @@ struct LoginOutcome {
     bool ok() const noexcept { return code == Code::ok; }
 };
 
+// Changes the badge PIN (current PIN, new PIN twice), or, when the PIN is
+// locked, unblocks it with the PUK and sets a new one. One token: the only one
+// token.uri selects, or the person's choice. ok, no_badge, or the refusal.
+LoginOutcome run_change_pin(const Config& config, const LoginRequest& req, Person& person);
+
 // Runs the whole login. `accounts` answers account lookups (NSS in production).
 LoginOutcome run_login(const Config& config, const LoginRequest& req, Person& person, const Accounts& accounts,
                        const Clock& clock);
