@@ -114,7 +114,8 @@ void audit(pam_handle_t* pamh, const Outcome& o, int rc, const std::string& user
     pam_syslog(pamh, rc == PAM_SUCCESS ? LOG_NOTICE : LOG_WARNING,
                "cardgate: outcome=%s purpose=login reason=%s user=\"%s\" service=\"%s\" rhost=\"%s\" "
                "token_serial=\"%s\" cert_issuer=\"%s\" cert_serial=%s cert_sha256=%s strength=%s detail=\"%s\"",
-               rc == PAM_SUCCESS ? "granted" : "denied", std::string(name(o.code)).c_str(), clean(user).c_str(),
+               rc == PAM_SUCCESS ? "granted" : rc == PAM_AUTHINFO_UNAVAIL ? "unavailable" : "denied",
+               std::string(name(o.code)).c_str(), clean(user).c_str(),
                clean(item(pamh, PAM_SERVICE)).c_str(), clean(item(pamh, PAM_RHOST)).c_str(), f("token_serial").c_str(),
                f("cert_issuer").c_str(), f("cert_serial").c_str(), f("cert_sha256").c_str(), f("strength").c_str(),
                clean(o.detail).c_str());
