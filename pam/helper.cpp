@@ -1,6 +1,6 @@
 // cardgate-pam-helper: the card work of a badge login, in its own process.
 //
-// pam_cardgate.so starts it with pipes on stdin and stdout and a clean
+// pam_cardgate.so starts it with one socketpair as stdin and stdout and a clean
 // environment, sends one request frame (and the PAM_AUTHTOK as a secret frame
 // when use_first_pass / try_first_pass), relays the questions it asks to the
 // PAM conversation and kills it when it stops answering. So the PKCS#11 module

@@ -20,6 +20,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <ctime>
 #include <optional>
@@ -111,12 +112,15 @@ struct Outcome {
 
 void audit(pam_handle_t* pamh, const Outcome& o, int rc, const std::string& user) {
     auto f = [&](const char* k) { return clean(o.fields.value(k, std::string())); };
-    pam_syslog(pamh, rc == PAM_SUCCESS ? LOG_NOTICE : LOG_WARNING,
+    // No badge is the common case of every password login: informational.
+    const int prio = rc == PAM_SUCCESS ? LOG_NOTICE : rc == PAM_AUTHINFO_UNAVAIL ? LOG_INFO : LOG_WARNING;
+    pam_syslog(pamh, prio,
                "cardgate: outcome=%s purpose=login reason=%s user=\"%s\" service=\"%s\" rhost=\"%s\" "
-               "token_serial=\"%s\" cert_issuer=\"%s\" cert_serial=%s cert_sha256=%s strength=%s detail=\"%s\"",
+               "token=\"%s\" token_serial=\"%s\" cert_issuer=\"%s\" cert_serial=%s cert_sha256=%s strength=%s detail=\"%s\"",
                rc == PAM_SUCCESS ? "granted" : rc == PAM_AUTHINFO_UNAVAIL ? "unavailable" : "denied",
                std::string(name(o.code)).c_str(), clean(user).c_str(),
-               clean(item(pamh, PAM_SERVICE)).c_str(), clean(item(pamh, PAM_RHOST)).c_str(), f("token_serial").c_str(),
+               clean(item(pamh, PAM_SERVICE)).c_str(), clean(item(pamh, PAM_RHOST)).c_str(), f("token_label").c_str(),
+               f("token_serial").c_str(),
                f("cert_issuer").c_str(), f("cert_serial").c_str(), f("cert_sha256").c_str(), f("strength").c_str(),
                clean(o.detail).c_str());
 }
@@ -261,7 +265,9 @@ Outcome run(pam_handle_t* pamh, const Args& a, const std::optional<std::string>&
     if (!change_pin && (a.use_first_pass || a.try_first_pass)) {
         const void* v = nullptr;
         if (pam_get_item(pamh, PAM_AUTHTOK, &v) == PAM_SUCCESS && v) authtok = static_cast<const char*>(v);
-        if (!authtok && a.use_first_pass) return fail(Code::p11_pin_required, "use_first_pass: no PAM_AUTHTOK from an earlier module");
+        // A stack problem, not a refusal of the badge: let the stack go on.
+        if (!authtok && a.use_first_pass)
+            return fail(Code::config_missing, "use_first_pass: no PAM_AUTHTOK from an earlier module");
     }
     req["has_first_pass"] = authtok != nullptr;
 
@@ -272,7 +278,9 @@ Outcome run(pam_handle_t* pamh, const Args& a, const std::optional<std::string>&
         return fail(Code::io, "the badge helper did not take the request (" + helper.stop() + ")");
 
     const auto wait = a.wait_for_card.value_or(config->token.wait_for_card);
-    int idle = static_cast<int>(config->token.timeout.count()) + grace_ms + static_cast<int>(wait.count());
+    // In milliseconds, clamped: durations may be up to 30 days, poll() takes an int.
+    auto clamp = [](long long ms) { return static_cast<int>(std::min<long long>(ms, 24LL * 24 * 3600 * 1000)); };
+    int idle = clamp(config->token.timeout.count() + grace_ms + wait.count());
     for (;;) {
         auto f = read_frame(helper.fd(), idle);
         if (!f) {
@@ -284,7 +292,7 @@ Outcome run(pam_handle_t* pamh, const Args& a, const std::optional<std::string>&
             return fail(Code::p11_device_error,
                         "the badge helper ended without an answer" + (how.empty() ? std::string() : " (" + how + ")"));
         }
-        idle = static_cast<int>(config->token.timeout.count()) + grace_ms;
+        idle = clamp(config->token.timeout.count() + grace_ms);
         if (f->type == Frame::result) {
             Json j = Json::parse(f->text(), nullptr, false);
             helper.stop();

@@ -16,7 +16,7 @@ namespace cardgate::pam {
 
 enum class Frame : std::uint8_t {
     // module -> helper
-    request = 1,        // JSON: config, user, service, host, rhost, first_pass_only, wait_for_card_ms
+    request = 1,        // JSON: config, user, service, host, first_pass_only, has_first_pass, wait_for_card_ms, mode
     first_pass = 2,     // secret: PAM_AUTHTOK for use_first_pass / try_first_pass
     secret = 3,         // secret: the answer to ask_secret
     cancel = 4,         // the person cancelled the last question

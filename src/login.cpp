@@ -147,6 +147,8 @@ LoginOutcome run_login(const Config& config, const LoginRequest& req, Person& pe
     if (eligible.empty()) {
         const Found& first = found.front();
         if (first.cert) describe_cert(out, first.token, *first.cert);
+        // Say why, before any other module asks for a password: no PIN was asked.
+        person.error("This badge cannot log you in: " + std::string(describe(first.code)) + ".");
         return fail(first.code, first.detail);
     }
 

@@ -346,18 +346,26 @@ Verdict TrustStore::validate(const Certificate& leaf, Purpose purpose, const Pur
     r.step("parse", leaf.subject() + ", serial " + leaf.serial_hex() + ", issuer " + leaf.issuer() + ", " +
                         leaf.key_type());
 
-    // 2. chain
-    Outcome chain = run(leaf.x509(), now, false);
+    // 2. chain and 3. revocation. One X509_verify_cert with CRL checking
+    // does both (a login pays for each signature once). OpenSSL checks
+    // revocation before signatures and validity, so when that run blames
+    // revocation, a run without CRLs tells whether the chain itself was bad:
+    // the chain's reason comes first, as the documented order says.
+    Outcome full = run(leaf.x509(), now, check_crl_);
+    Outcome chain_only;
+    const bool revocation_failed =
+        check_crl_ && !full.ok && (full.code == Code::cert_revoked || full.code == Code::cert_revocation_unknown);
+    if (revocation_failed) chain_only = run(leaf.x509(), now, false);
+    const Outcome& chain = revocation_failed ? chain_only : full;
     v.chain_subjects = chain.chain;
     if (!chain.ok) return r.deny("chain", chain.code, chain.detail);
     r.step("chain", std::to_string(chain.chain.size()) + " certificates up to " + chain.chain.back() + ", at " +
                         format_utc(now));
 
-    // 3. revocation
     if (!check_crl_) {
         r.step("revocation", "not checked (trust.revocation = \"none\")");
     } else {
-        Outcome rev = run(leaf.x509(), now, true);
+        const Outcome& rev = full;
         if (!rev.ok) return r.deny("revocation", rev.code, rev.detail);
         if (rev.allowed.empty()) {
             r.step("revocation", "not revoked: a current CRL covers each of the " + std::to_string(rev.chain.size()) +

@@ -202,7 +202,10 @@ Result<Certificate> Certificate::adopt(ossl::X509Ptr x, std::string_view origin)
     }
 
     f.is_ca = X509_check_ca(c) != 0;
-    f.self_signed = X509_self_signed(c, 1) == 1;
+    // Names and key identifiers only: the signature of a root is not checked
+    // (RFC 5280 6.1: a trust anchor is trusted input), which would cost a
+    // signature verification on every login for every configured anchor.
+    f.self_signed = X509_self_signed(c, 0) == 1;
     ERR_clear_error();  // X509_self_signed may leave entries for a non-self-signed certificate
     return Certificate(std::move(x), std::move(f));
 }

@@ -96,7 +96,8 @@ public:
 
     // X509_check_ca() != 0: basicConstraints cA, or keyCertSign, or a v1 self-signed root.
     bool is_ca() const noexcept { return f_.is_ca; }
-    // Subject equals issuer and the signature verifies with the certificate's own key.
+    // Self-issued: subject equals issuer and the key identifiers agree. The
+    // self-signature is not verified (see x509.cpp).
     bool is_self_signed() const noexcept { return f_.self_signed; }
 
 private:
