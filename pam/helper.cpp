@@ -118,6 +118,10 @@ int main() {
     try {
         auto config = Config::load(config_path);
         if (!config) return send_result(failed(config.code(), config.error().detail()));
+        // The module's watchdog runs on these from now on.
+        const auto wait = req.wait_for_card.value_or(config->token.wait_for_card);
+        const Json limits = {{"timeout_ms", config->token.timeout.count()}, {"wait_ms", wait.count()}};
+        if (!write_frame(out, Frame::limits, limits.dump())) return 1;
         NssAccounts accounts;
         PipePerson person;
         SystemClock clock;

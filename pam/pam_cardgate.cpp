@@ -246,8 +246,8 @@ Outcome run(pam_handle_t* pamh, const Args& a, const std::optional<std::string>&
         return o;
     };
     if (!a.error.empty()) return fail(Code::usage, a.error);
-    auto config = Config::load(a.config);
-    if (!config) return fail(config.code(), config.error().detail());
+    // The config is the helper's to read (it reports its errors); the module
+    // only needs the helper to be a file nobody else can replace.
     if (auto h = check_trusted_file(a.helper); !h) return fail(h.code(), "helper: " + h.error().detail());
 
     Json req = {{"config", a.config},
@@ -277,10 +277,10 @@ Outcome run(pam_handle_t* pamh, const Args& a, const std::optional<std::string>&
         (authtok && !write_frame(helper.fd(), Frame::first_pass, authtok, std::strlen(authtok))))
         return fail(Code::io, "the badge helper did not take the request (" + helper.stop() + ")");
 
-    const auto wait = a.wait_for_card.value_or(config->token.wait_for_card);
     // In milliseconds, clamped: durations may be up to 30 days, poll() takes an int.
-    auto clamp = [](long long ms) { return static_cast<int>(std::min<long long>(ms, 24LL * 24 * 3600 * 1000)); };
-    int idle = clamp(config->token.timeout.count() + grace_ms + wait.count());
+    auto clamp = [](long long ms) { return static_cast<int>(std::clamp<long long>(ms, 0, 24LL * 24 * 3600 * 1000)); };
+    long long timeout_ms = -1;  // unknown until the helper's limits frame
+    int idle = startup_ms;
     for (;;) {
         auto f = read_frame(helper.fd(), idle);
         if (!f) {
@@ -292,7 +292,17 @@ Outcome run(pam_handle_t* pamh, const Args& a, const std::optional<std::string>&
             return fail(Code::p11_device_error,
                         "the badge helper ended without an answer" + (how.empty() ? std::string() : " (" + how + ")"));
         }
-        idle = clamp(config->token.timeout.count() + grace_ms);
+        if (f->type == Frame::limits) {
+            Json j = Json::parse(f->text(), nullptr, false);
+            if (j.is_discarded() || !j.contains("timeout_ms")) {
+                helper.stop();
+                return fail(Code::internal, "malformed limits from the badge helper");
+            }
+            timeout_ms = j.value("timeout_ms", 10000LL);
+            idle = clamp(timeout_ms + grace_ms + j.value("wait_ms", 0LL));  // the first token may take wait_ms
+            continue;
+        }
+        if (timeout_ms >= 0) idle = clamp(timeout_ms + grace_ms);
         if (f->type == Frame::result) {
             Json j = Json::parse(f->text(), nullptr, false);
             helper.stop();

@@ -28,7 +28,12 @@ enum class Frame : std::uint8_t {
     choose = 13,        // JSON: title, choices
     progress = 14,      // still working (resets the module's watchdog)
     result = 15,        // JSON: the outcome
+    limits = 16,        // JSON: timeout_ms, wait_ms — the helper's first frame once its config is loaded
 };
+
+// How long the module waits for the helper's first frame (it loads the
+// config, the trust store and the mapping sources before it knows its limits).
+inline constexpr int startup_ms = 10000;
 
 inline constexpr std::uint32_t max_frame = 1u << 20;
 
