@@ -310,12 +310,21 @@ Result<std::vector<BindingHit>> BindingsFile::lookup(const Certificate& cert) co
             const Record r = at(i);
             if (std::memcmp(r.key, key, sizeof key) != 0) break;
             if (!seen.insert(r.line).second) continue;
-            char buf[max_line + 2];
+            // Read from one byte before the offset: a line starts at 0 or after
+            // a newline, so an index pointing into a line ("alice ..." read
+            // as "ice ...") cannot invent a binding.
+            char buf[max_line + 3];
+            const std::uint64_t from = r.offset == 0 ? 0 : r.offset - 1;
             ssize_t got;
-            do got = ::pread(fd_, buf, sizeof buf, static_cast<off_t>(r.offset));
+            do got = ::pread(fd_, buf, sizeof buf, static_cast<off_t>(from));
             while (got < 0 && errno == EINTR);
             if (got < 0) return Error(Code::config_io, path_ + ": cannot read: " + std::strerror(errno));
             std::string_view line(buf, static_cast<std::size_t>(got));
+            if (r.offset != 0) {
+                if (line.empty() || line.front() != '\n')
+                    return Error(Code::config_io, path_ + ": its index does not point at the start of a line");
+                line.remove_prefix(1);
+            }
             line = line.substr(0, line.find('\n'));
             auto b = parse_binding_line(line);
             // The file changed under the index (in place, after it was opened):

@@ -29,6 +29,9 @@ FieldValue only_one(const std::vector<std::string>& values, std::string_view wha
     if (values.empty()) return {std::nullopt, std::string(what) + " is missing"};
     if (values.size() > 1)
         return {std::nullopt, std::string(what) + " occurs " + std::to_string(values.size()) + " times"};
+    // IA5String (email) and UTF8String (UPN) bytes as the certificate holds them.
+    if (!valid_utf8(values.front())) return {std::nullopt, std::string(what) + " is not valid UTF-8"};
+    if (values.front().empty()) return {std::nullopt, std::string(what) + " is empty"};
     return {values.front(), ""};
 }
 

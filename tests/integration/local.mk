@@ -7,6 +7,7 @@ INTEGRATION_TESTS = \
 	tests/integration/verify.sh \
 	tests/integration/prove.sh \
 	tests/integration/list.sh \
-	tests/integration/map.sh
+	tests/integration/map.sh \
+	tests/integration/pam.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/tap.sh
