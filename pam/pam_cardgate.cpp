@@ -36,6 +36,7 @@
 #include "src/config.hpp"
 #include "src/duration.hpp"
 #include "src/trust.hpp"
+#include "src/text.hpp"
 #include "src/x509.hpp"
 
 using namespace cardgate;
@@ -99,6 +100,30 @@ std::string clean(std::string_view s) {
     for (char c : s.substr(0, 512)) {
         const auto u = static_cast<unsigned char>(c);
         out.push_back(u < 0x20 || u == 0x7F || c == '"' ? '?' : c);
+    }
+    return out;
+}
+
+// Text from the helper shown to the person: a card chooses its own label,
+// so control characters (a terminal escape, a line break) and bytes that are
+// not UTF-8 become '?' before they reach a terminal or a greeter.
+std::string printable(std::string_view s) {
+    std::string out;
+    for (std::size_t i = 0; i < s.size() && out.size() < 1024;) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c >= 0x20 && c < 0x7F) {
+            out.push_back(static_cast<char>(c));
+            ++i;
+            continue;
+        }
+        const std::size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+        if (n > 1 && i + n <= s.size() && valid_utf8(s.substr(i, n))) {
+            out.append(s.substr(i, n));
+            i += n;
+        } else {
+            out.push_back('?');
+            ++i;
+        }
     }
     return out;
 }
@@ -174,11 +199,21 @@ public:
     int fd() const { return fd_; }
 
     // Kills the helper (if still running) and reaps it. Returns how it ended.
-    std::string stop() {
+    // `exit_wait_ms`: how long a helper that has answered may take to exit by
+    // itself (its exit handlers, a sanitizer's leak check) before the kill.
+    std::string stop(int exit_wait_ms = 0) {
         std::string how;
         if (fd_ >= 0) close(fd_);
         fd_ = -1;
         if (pid_ > 0) {
+            for (int waited = 0; waited < exit_wait_ms; waited += 10) {
+                int st = 0;
+                if (waitpid(pid_, &st, WNOHANG) == pid_) {
+                    pid_ = -1;
+                    return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? "" : "helper ended abnormally";
+                }
+                usleep(10000);
+            }
             kill(pid_, SIGKILL);
             int st = 0;
             pid_t r;
@@ -201,12 +236,12 @@ private:
 // Relays one question to the person; false when the helper cannot be told.
 bool relay(pam_handle_t* pamh, const Received& f, int fd) {
     switch (f.type) {
-    case Frame::info: pam_info(pamh, "%s", f.text().c_str()); return true;
-    case Frame::error: pam_error(pamh, "%s", f.text().c_str()); return true;
+    case Frame::info: pam_info(pamh, "%s", printable(f.text()).c_str()); return true;
+    case Frame::error: pam_error(pamh, "%s", printable(f.text()).c_str()); return true;
     case Frame::progress: return true;
     case Frame::ask_secret: {
         char* resp = nullptr;
-        const int rc = pam_prompt(pamh, PAM_PROMPT_ECHO_OFF, &resp, "%s", f.text().c_str());
+        const int rc = pam_prompt(pamh, PAM_PROMPT_ECHO_OFF, &resp, "%s", printable(f.text()).c_str());
         bool ok;
         if (rc != PAM_SUCCESS || !resp) {
             ok = write_frame(fd, Frame::cancel, "");
@@ -222,9 +257,10 @@ bool relay(pam_handle_t* pamh, const Received& f, int fd) {
     case Frame::choose: {
         Json j = Json::parse(f.text(), nullptr, false);
         if (j.is_discarded() || !j.contains("choices")) return write_frame(fd, Frame::cancel, "");
-        pam_info(pamh, "%s", j.value("title", std::string()).c_str());
+        pam_info(pamh, "%s", printable(j.value("title", std::string())).c_str());
         std::size_t n = 0;
-        for (const auto& c : j["choices"]) pam_info(pamh, "  %zu) %s", ++n, c.get<std::string>().c_str());
+        for (const auto& c : j["choices"])
+            pam_info(pamh, "  %zu) %s", ++n, printable(c.is_string() ? c.get<std::string>() : std::string()).c_str());
         char* resp = nullptr;
         const int rc = pam_prompt(pamh, PAM_PROMPT_ECHO_ON, &resp, "Choose 1-%zu: ", n);
         std::size_t pick = 0;
@@ -305,7 +341,7 @@ Outcome run(pam_handle_t* pamh, const Args& a, const std::optional<std::string>&
         if (timeout_ms >= 0) idle = clamp(timeout_ms + grace_ms);
         if (f->type == Frame::result) {
             Json j = Json::parse(f->text(), nullptr, false);
-            helper.stop();
+            helper.stop(/*exit_wait_ms=*/2000);
             if (j.is_discarded()) return fail(Code::internal, "malformed result from the badge helper");
             const std::string code = j.value("code", std::string());
             o.code = Code::internal;

@@ -9,12 +9,16 @@
 namespace cardgate {
 namespace {
 
-// Index just past the group or class that starts at p[i] ('(' or '['), or npos.
+// Index just past the class that starts at p[i] ('['), or npos. ECMAScript
+// as libstdc++ reads it: "[]" is an empty class and "[^]" any character (a
+// leading ']' ends the class), "\\cX" is one escape of three characters.
 std::size_t skip_class(std::string_view p, std::size_t i) {
     ++i;
     if (i < p.size() && p[i] == '^') ++i;
-    if (i < p.size() && p[i] == ']') ++i;  // a leading ']' is literal
-    while (i < p.size() && p[i] != ']') i += p[i] == '\\' ? 2 : 1;
+    while (i < p.size() && p[i] != ']') {
+        if (p[i] == '\\') i += (i + 1 < p.size() && p[i + 1] == 'c') ? 3 : 2;
+        else ++i;
+    }
     return i < p.size() ? i + 1 : std::string_view::npos;
 }
 
@@ -51,11 +55,80 @@ bool top_level_alternation(std::string_view p) {
 
 }  // namespace
 
+namespace {
+
+// What the engine cannot be trusted with: numbers libstdc++ would overflow
+// (back-references, repeat counts), back-references at all (they make
+// matching exponential and no subject rule needs one), and a quantified group
+// that itself holds a quantifier or an alternation ("(a|a)*", "(a+)+"): with
+// a backtracking engine such a pattern takes exponential time on a subject
+// that almost matches, on every login.
+std::string engine_problem(std::string_view p) {
+    struct Group {
+        bool quantified_inside = false;
+    };
+    std::vector<Group> open;
+    bool last_group_risky = false;  // the group just closed holds a quantifier or '|'
+    for (std::size_t i = 0; i < p.size(); ++i) {
+        const char c = p[i];
+        const bool after_group = i > 0 && p[i - 1] == ')';
+        if (c == '\\') {
+            if (i + 1 < p.size() && p[i + 1] >= '1' && p[i + 1] <= '9')
+                return "back-references (\\1 ... \\9) are not allowed";
+            if (i + 1 < p.size() && p[i + 1] == 'c') ++i;
+            ++i;
+            continue;
+        }
+        if (c == '[') {
+            const std::size_t end = skip_class(p, i);
+            if (end == std::string_view::npos) return "";  // std::regex reports it
+            i = end - 1;
+            continue;
+        }
+        if (c == '(') {
+            open.push_back({});
+            continue;
+        }
+        if (c == ')') {
+            last_group_risky = !open.empty() && open.back().quantified_inside;
+            if (!open.empty()) open.pop_back();
+            if (last_group_risky && !open.empty()) open.back().quantified_inside = true;
+            continue;
+        }
+        const bool quantifier = c == '*' || c == '+' || c == '?' || c == '{';
+        if (c == '{') {
+            const std::size_t close = p.find('}', i);
+            const std::string_view body = p.substr(i + 1, close == std::string_view::npos ? 0 : close - i - 1);
+            std::size_t digits = 0;
+            for (char d : body) {
+                if (d >= '0' && d <= '9') {
+                    if (++digits > 4) return "a repeat count above 9999 is not allowed";
+                } else {
+                    digits = 0;
+                }
+            }
+        }
+        if (quantifier && after_group && last_group_risky && c != '?')
+            return "a repeated group that itself repeats or alternates (such as \"(a|b)*\" or \"(a+)+\") can take "
+                   "exponential time; write it without the nesting";
+        if (c == '|' || (quantifier && c != '?')) {
+            if (!open.empty()) open.back().quantified_inside = true;
+        }
+    }
+    return "";
+}
+
+}  // namespace
+
 std::string regex_problem(std::string_view pattern) {
     if (pattern.size() > 1024) return "longer than 1024 characters";
     if (pattern.find('\0') != std::string_view::npos) return "contains a NUL byte";
+    if (auto why = engine_problem(pattern); !why.empty()) return why;
+    // A std::string: libstdc++ 12 reads one byte past the end of a pattern
+    // ending in '(' (found by fuzzing), so it gets a terminated copy.
+    const std::string copy(pattern);
     try {
-        std::regex re(pattern.begin(), pattern.end(), std::regex::ECMAScript);
+        std::regex re(copy, std::regex::ECMAScript);
     } catch (const std::regex_error& e) {
         return e.what();
     }

@@ -88,10 +88,29 @@ Builder from_lookalike(Builder b) {
 BOOST_AUTO_TEST_SUITE(regex_syntax)
 
 BOOST_AUTO_TEST_CASE(valid_ecmascript_patterns_have_no_problem) {
-    for (const char* p : {",OU=Engineering,O=Example Corp$", "^UID=[a-z]+,", "(?:a|b)+c", "\\bx\\b", ""}) {
+    for (const char* p : {",OU=Engineering,O=Example Corp$", "^UID=[a-z]+,", "(?:Eng|Sales),O=", "(ineering)?,",
+                          "[ab]+c", "\\bx\\b", "a{2,4}", ""}) {
         BOOST_TEST_INFO(p);
         BOOST_TEST(regex_problem(p) == "");
     }
+}
+
+// Found by fuzzing (tests/fuzz/corpus/rules/regress-*) or known to make a
+// backtracking engine take exponential time on every login.
+BOOST_AUTO_TEST_CASE(patterns_the_engine_cannot_be_trusted_with_are_problems) {
+    for (const std::string& p : {"(a|a)*Z"s, "(a+)+"s, "(.|.)*="s, "(?:a|b)+c"s, "((ab)*c)*"s, "(x)\\1"s,
+                                 "\\99999999999999999999"s, "a{99999999999999999999}"s, "a{4294967298}"s, "a{10000}"s}) {
+        BOOST_TEST_INFO(p);
+        BOOST_TEST(regex_problem(p) != "");
+    }
+}
+
+BOOST_AUTO_TEST_CASE(empty_and_negated_empty_classes_hide_no_alternation) {
+    // ECMAScript: "[]" matches nothing and "[^]" anything; a ']' right after
+    // them ends nothing. The literal must not be claimed across the '|'.
+    BOOST_TEST(required_literal("zzz[]|a]") == "");
+    BOOST_TEST(required_literal("zzz[^]|Alice]*") == "");
+    BOOST_TEST(required_literal("[\\c]zzz]b") != "zzz");
 }
 
 BOOST_AUTO_TEST_CASE(invalid_patterns_are_problems) {
