@@ -9,8 +9,6 @@
 //
 // It runs with the caller's privileges (it is not setuid), dumps no core and
 // cannot be ptraced by the user, since it holds the PIN for a moment.
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <malloc.h>
 #include <unistd.h>
 
@@ -20,6 +18,7 @@
 #include "src/accounts.hpp"
 #include "src/clock.hpp"
 #include "src/config.hpp"
+#include "src/harden.hpp"
 #include "src/login.hpp"
 #include "src/x509.hpp"
 
@@ -84,11 +83,7 @@ LoginOutcome failed(Code c, std::string detail) {
 }  // namespace
 
 int main() {
-    struct rlimit no_core = {0, 0};
-    setrlimit(RLIMIT_CORE, &no_core);
-#ifndef CARDGATE_SANITIZERS
-    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-#endif
+    harden_process();
     mallopt(M_ARENA_MAX, 1);
 
     auto req_frame = read_frame(in, 10000);

@@ -19,13 +19,7 @@
 namespace cardgate {
 namespace {
 
-constexpr std::uint32_t version_hash(std::string_view v) {
-    std::uint32_t h = 2166136261u;  // FNV-1a
-    for (char c : v) h = (h ^ static_cast<unsigned char>(c)) * 16777619u;
-    return h;
-}
-// The layout version and the program's version (a newer one may check more).
-constexpr std::uint32_t format_version = 1u ^ (version_hash(PACKAGE_VERSION) << 8);
+constexpr std::uint32_t format_version = index_format_version(1, PACKAGE_VERSION);
 constexpr std::size_t max_line = 4096;
 constexpr std::size_t max_file = 256u << 20;
 // Below this many bindings the table is rebuilt on every use: it costs less

@@ -14,14 +14,7 @@
 namespace cardgate {
 namespace {
 
-// The layout version, and the program's version: a newer cardgate may check
-// more than the one that wrote the index, so it re-parses.
-constexpr std::uint32_t version_hash(std::string_view v) {
-    std::uint32_t h = 2166136261u;  // FNV-1a
-    for (char c : v) h = (h ^ static_cast<unsigned char>(c)) * 16777619u;
-    return h;
-}
-constexpr std::uint32_t format_version = 1u ^ (version_hash(PACKAGE_VERSION) << 8);
+constexpr std::uint32_t format_version = index_format_version(1, PACKAGE_VERSION);
 constexpr std::size_t max_config = 16u << 20;
 
 // The config text with lines first..last of every rule blanked (newlines kept).

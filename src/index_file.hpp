@@ -27,6 +27,15 @@
 
 namespace cardgate {
 
+// The version an index is written with: its layout version and the
+// program's version (a newer cardgate may check more than the one that wrote
+// an index, so it re-parses).
+constexpr std::uint32_t index_format_version(std::uint32_t layout, std::string_view program_version) {
+    std::uint32_t h = 2166136261u;  // FNV-1a
+    for (char c : program_version) h = (h ^ static_cast<unsigned char>(c)) * 16777619u;
+    return layout ^ (h << 8);
+}
+
 struct FileIdentity {
     std::uint64_t dev = 0, ino = 0, size = 0;
     std::int64_t mtime_sec = 0, mtime_nsec = 0, ctime_sec = 0, ctime_nsec = 0;

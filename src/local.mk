@@ -12,6 +12,7 @@ libcardgate_la_SOURCES = \
 	src/sigalg.hpp \
 	src/proof.hpp src/proof.cpp \
 	src/pin.hpp src/pin.cpp \
+	src/harden.hpp src/harden.cpp \
 	src/possession.hpp src/possession.cpp
 libcardgate_la_LIBADD = $(OPENSSL_LIBS) $(TOMLPP_LIBS) $(DL_LIBS) $(PTHREAD_LIBS)
 

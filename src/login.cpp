@@ -45,6 +45,17 @@ std::string pin_message(const Error& e) {
     }
 }
 
+// The configured module (checked like a trusted file: it runs as code in
+// this process) and the token.uri filter.
+Result<std::pair<std::shared_ptr<p11::Module>, std::optional<p11::Uri>>> open_module(const Config& config) {
+    std::optional<p11::Uri> filter;
+    if (config.token.uri) filter = CG_TRY(p11::Uri::parse(*config.token.uri));
+    if (auto m = check_trusted_file(config.token.module); !m)
+        return Error(m.code(), "token.module: " + m.error().detail());
+    auto module = CG_TRY(p11::Module::load(config.token.module, config.token.timeout));
+    return std::make_pair(std::move(module), std::move(filter));
+}
+
 }  // namespace
 
 LoginOutcome run_login(const Config& config, const LoginRequest& req, Person& person, const Accounts& accounts,
@@ -66,23 +77,16 @@ LoginOutcome run_login(const Config& config, const LoginRequest& req, Person& pe
     if (!store) return fail_error(store.error());
     auto mapper = Mapper::create(config.mapping, config.path, accounts);
     if (!mapper) return fail_error(mapper.error());
-    std::optional<p11::Uri> filter;
-    if (config.token.uri) {
-        auto u = p11::Uri::parse(*config.token.uri);
-        if (!u) return fail_error(u.error());
-        filter = std::move(*u);
-    }
-    if (auto m = check_trusted_file(config.token.module); !m)
-        return fail(m.code(), "token.module: " + m.error().detail());
-    auto module = p11::Module::load(config.token.module, config.token.timeout);
-    if (!module) return fail_error(module.error());
+    auto opened = open_module(config);
+    if (!opened) return fail_error(opened.error());
+    auto& [module, filter] = *opened;
 
     // 1. Tokens, waiting for one when asked to.
     const auto wait = req.wait_for_card.value_or(config.token.wait_for_card);
     const auto deadline = std::chrono::steady_clock::now() + wait;
     std::vector<p11::TokenInfo> tokens;
     for (bool told = false;;) {
-        auto slots = (*module)->slots(true);
+        auto slots = module->slots(true);
         if (!slots) return fail_error(slots.error());
         tokens.clear();
         for (const auto& s : *slots)
@@ -102,7 +106,7 @@ LoginOutcome run_login(const Config& config, const LoginRequest& req, Person& pe
     std::vector<p11::Session> sessions;
     std::vector<Found> found;
     for (const auto& t : tokens) {
-        auto session = p11::Session::open(*module, t.slot);
+        auto session = p11::Session::open(module, t.slot);
         if (!session) return fail_error(session.error());
         auto objects = session->objects(p11::ObjectClass::certificate);
         if (!objects) return fail_error(objects.error());
@@ -243,17 +247,10 @@ LoginOutcome run_change_pin(const Config& config, const LoginRequest& req, Perso
         return out;
     };
     auto fail_error = [&](const Error& e) { return fail(e.code(), e.detail()); };
-    std::optional<p11::Uri> filter;
-    if (config.token.uri) {
-        auto u = p11::Uri::parse(*config.token.uri);
-        if (!u) return fail_error(u.error());
-        filter = std::move(*u);
-    }
-    if (auto m = check_trusted_file(config.token.module); !m)
-        return fail(m.code(), "token.module: " + m.error().detail());
-    auto module = p11::Module::load(config.token.module, config.token.timeout);
-    if (!module) return fail_error(module.error());
-    auto slots = (*module)->slots(true);
+    auto opened = open_module(config);
+    if (!opened) return fail_error(opened.error());
+    auto& [module, filter] = *opened;
+    auto slots = module->slots(true);
     if (!slots) return fail_error(slots.error());
     std::vector<p11::TokenInfo> tokens;
     for (const auto& sl : *slots)
@@ -273,7 +270,7 @@ LoginOutcome run_change_pin(const Config& config, const LoginRequest& req, Perso
     }
     out.token_label = t->label;
     out.token_serial = t->serial;
-    auto session = p11::Session::open_rw(*module, t->slot);
+    auto session = p11::Session::open_rw(module, t->slot);
     if (!session) return fail_error(session.error());
     person.progress();
 

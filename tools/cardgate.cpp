@@ -1,35 +1,19 @@
 // cardgate: the command-line front end. A thin adapter: every decision is made
 // in libcardgate; this file parses the command line and dispatches.
 #include <malloc.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 
 #include <cstdlib>
 #include <iostream>
 
 #include "config.h"
 #include "cli.hpp"
+#include "src/harden.hpp"
 
 using namespace cardgate;
 using namespace cardgate::cli;
 
-namespace {
-
-// A PIN may pass through this process: keep it out of core dumps and away
-// from ptrace by other processes of the same user.
-void harden_process() {
-    struct rlimit no_core = {0, 0};
-    setrlimit(RLIMIT_CORE, &no_core);
-#ifndef CARDGATE_SANITIZERS
-    // LeakSanitizer attaches with ptrace at exit, which this would forbid.
-    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-#endif
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
-    harden_process();
+    harden_process();  // a PIN may pass through this process
     // Card operations run on a worker thread (pkcs11/timeout.hpp); one malloc
     // arena spares that thread an arena of its own, grown page by page with
     // mprotect (about a hundred system calls per command, measured).
