@@ -1,5 +1,6 @@
 #include "index_file.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -72,7 +73,11 @@ std::string IndexDir::file_for(std::string_view kind, const std::string& source_
 std::unique_ptr<MappedIndex> IndexDir::open(std::string_view kind, std::uint32_t format_version,
                                             const std::string& source_path, const FileIdentity& source) const {
     if (kind.size() >= sizeof(Header::kind) || !usable()) return nullptr;
-    const std::string file = file_for(kind, source_path);
+    return map(file_for(kind, source_path), kind, format_version, source);
+}
+
+std::unique_ptr<MappedIndex> IndexDir::map(const std::string& file, std::string_view kind,
+                                           std::uint32_t format_version, const FileIdentity& source) const {
     const int fd = ::open(file.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) return nullptr;
     struct stat st {};
@@ -102,7 +107,12 @@ std::unique_ptr<MappedIndex> IndexDir::open(std::string_view kind, std::uint32_t
 bool IndexDir::store(std::string_view kind, std::uint32_t format_version, const std::string& source_path,
                      const FileIdentity& source, std::span<const std::uint8_t> payload) const {
     if (kind.size() >= sizeof(Header::kind) || !usable() || source.recent(std::time(nullptr))) return false;
-    const std::string file = file_for(kind, source_path);
+    return write(file_for(kind, source_path), 0644, kind, format_version, source, payload, std::nullopt);
+}
+
+bool IndexDir::write(const std::string& file, mode_t mode, std::string_view kind, std::uint32_t format_version,
+                     const FileIdentity& source, std::span<const std::uint8_t> payload,
+                     std::optional<std::int64_t> mtime) const {
     std::string tmp = file + ".XXXXXX";
     const int fd = mkostemp(tmp.data(), O_CLOEXEC);
     if (fd < 0) return false;
@@ -124,14 +134,62 @@ bool IndexDir::store(std::string_view kind, std::uint32_t format_version, const 
         }
         return true;
     };
-    const bool ok = fchmod(fd, 0644) == 0 && write_all(&h, sizeof h) && write_all(payload.data(), payload.size()) &&
-                    write_all(trailer, sizeof trailer) && fsync(fd) == 0;
+    bool ok = fchmod(fd, mode) == 0 && write_all(&h, sizeof h) && write_all(payload.data(), payload.size()) &&
+              write_all(trailer, sizeof trailer) && fsync(fd) == 0;
+    if (ok && mtime) {
+        const struct timespec times[2] = {{0, UTIME_NOW}, {static_cast<std::time_t>(*mtime), 0}};
+        ok = futimens(fd, times) == 0;
+    }
     ::close(fd);
     if (!ok || rename(tmp.c_str(), file.c_str()) != 0) {
         unlink(tmp.c_str());
         return false;
     }
     return true;
+}
+
+namespace {
+
+// The identity a keyed entry's header carries: none (it has no source file).
+const FileIdentity no_source{};
+
+std::string entry_name(std::string_view kind, IndexDir::Key key) { return std::string(kind) + "-" + to_hex(key) + ".idx"; }
+
+}  // namespace
+
+std::unique_ptr<MappedIndex> IndexDir::open_entry(std::string_view kind, std::uint32_t format_version, Key key) const {
+    if (kind.size() >= sizeof(Header::kind) || !usable()) return nullptr;
+    auto m = map(path_ + "/" + entry_name(kind, key), kind, format_version, no_source);
+    if (!m || m->payload_.size() < key.size() || std::memcmp(m->payload_.data(), key.data(), key.size()) != 0)
+        return nullptr;
+    m->payload_ = m->payload_.subspan(key.size());
+    return m;
+}
+
+bool IndexDir::store_entry(std::string_view kind, std::uint32_t format_version, Key key,
+                           std::span<const std::uint8_t> payload, std::int64_t expires) const {
+    if (kind.size() >= sizeof(Header::kind) || !usable()) return false;
+    std::vector<std::uint8_t> body(key.begin(), key.end());
+    body.insert(body.end(), payload.begin(), payload.end());
+    return write(path_ + "/" + entry_name(kind, key), 0600, kind, format_version, no_source, body, expires);
+}
+
+std::size_t IndexDir::prune(std::string_view kind, std::int64_t now) const {
+    if (!usable()) return 0;
+    DIR* d = opendir(path_.c_str());
+    if (!d) return 0;
+    const std::string prefix = std::string(kind) + "-";
+    std::size_t removed = 0;
+    while (const dirent* e = readdir(d)) {
+        const std::string_view name = e->d_name;
+        if (!name.starts_with(prefix) || !name.ends_with(".idx")) continue;
+        struct stat st {};
+        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+            st.st_mtim.tv_sec < now && unlinkat(dirfd(d), e->d_name, 0) == 0)
+            ++removed;
+    }
+    closedir(d);
+    return removed;
 }
 
 }  // namespace cardgate

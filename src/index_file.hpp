@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -82,11 +83,28 @@ public:
     bool store(std::string_view kind, std::uint32_t format_version, const std::string& source_path,
                const FileIdentity& source, std::span<const std::uint8_t> payload) const;
 
+    // Keyed entries: a small result remembered under a 32-byte key (a digest
+    // of everything the result depends on) rather than an index of one
+    // source file. File "<kind>-<hex key>.idx", mode 0600 (a user's process
+    // neither reads nor writes root's entries), the key repeated inside.
+    // `expires` is kept as the file's mtime, for prune().
+    using Key = std::span<const std::uint8_t, 32>;
+    std::unique_ptr<MappedIndex> open_entry(std::string_view kind, std::uint32_t format_version, Key key) const;
+    bool store_entry(std::string_view kind, std::uint32_t format_version, Key key,
+                     std::span<const std::uint8_t> payload, std::int64_t expires) const;
+    // Removes the entries of `kind` that expired before `now`. Returns how many.
+    std::size_t prune(std::string_view kind, std::int64_t now) const;
+
     const std::string& path() const noexcept { return path_; }
 
 private:
     bool usable() const;
     std::string file_for(std::string_view kind, const std::string& source_path) const;
+    std::unique_ptr<MappedIndex> map(const std::string& file, std::string_view kind, std::uint32_t format_version,
+                                     const FileIdentity& source) const;
+    bool write(const std::string& file, mode_t mode, std::string_view kind, std::uint32_t format_version,
+               const FileIdentity& source, std::span<const std::uint8_t> payload,
+               std::optional<std::int64_t> mtime) const;
     std::string path_;
 };
 

@@ -8,6 +8,7 @@
 #include "pkcs11/uri.hpp"
 #include "possession.hpp"
 #include "trust.hpp"
+#include "validation_cache.hpp"
 
 namespace cardgate {
 namespace {
@@ -73,8 +74,9 @@ LoginOutcome run_login(const Config& config, const LoginRequest& req, Person& pe
     if (!services.empty() && std::find(services.begin(), services.end(), req.service) == services.end())
         return fail(Code::login_service, "service \"" + req.service + "\" is not in login.services");
 
-    auto store = TrustStore::create(config.trust);
-    if (!store) return fail_error(store.error());
+    // Loads the trust store only when a certificate's path checks are not
+    // remembered from an earlier login (validation_cache.hpp).
+    Validator validator(config.trust, config.mapping.index_dir);
     auto mapper = Mapper::create(config.mapping, config.path, accounts);
     if (!mapper) return fail_error(mapper.error());
     auto opened = open_module(config);
@@ -126,7 +128,9 @@ LoginOutcome run_login(const Config& config, const LoginRequest& req, Person& pe
                 continue;
             }
             f.cert.emplace(std::move(*cert));
-            const Verdict v = store->validate(*f.cert, Purpose::login, config.purpose(Purpose::login), clock);
+            auto verdict = validator.validate(*f.cert, Purpose::login, config.purpose(Purpose::login), clock);
+            if (!verdict) return fail_error(verdict.error());
+            const Verdict& v = *verdict;
             if (!v.ok()) {
                 f.code = v.code;
                 f.detail = v.detail;

@@ -186,7 +186,7 @@ Result<std::vector<ossl::X509CrlPtr>> parse_crls(const std::string& bytes) {
     return out;
 }
 
-Status add_crls(const TrustConfig& cfg, X509_STORE* store) {
+Status add_crls(const TrustConfig& cfg, X509_STORE* store, TimeWindow& window) {
     for (const auto& path : cfg.crls) {
         const std::string bytes = CG_TRY(read_config_named(cfg, "crls", path));
         auto crls = parse_crls(bytes);
@@ -200,6 +200,8 @@ Status add_crls(const TrustConfig& cfg, X509_STORE* store) {
                              config_where(cfg, "crls") + ": " + path + ": CRL has no nextUpdate (RFC 5280 5.1.2.5)");
             if (X509_STORE_add_crl(store, crl.get()) != 1)  // the store takes its own reference
                 return Error(Code::crypto, "X509_STORE_add_crl: " + ossl::last_error());
+            window.from = std::max(window.from, asn1_time(X509_CRL_get0_lastUpdate(crl.get())));  // get0: owned by crl
+            window.until = std::min(window.until, asn1_time(X509_CRL_get0_nextUpdate(crl.get())));
         }
     }
     return {};
@@ -220,8 +222,10 @@ Result<TrustStore> TrustStore::create(const TrustConfig& cfg) {
     std::size_t anchors = 0;
     CG_TRY_VOID(add_anchors(cfg, store.get(), anchors));
     CG_TRY_VOID(add_intermediates(cfg, intermediates.get()));
-    CG_TRY_VOID(add_crls(cfg, store.get()));
-    return TrustStore(std::move(store), std::move(intermediates), anchors, cfg.checks_crl(), cfg.on_unknown_allow);
+    TimeWindow crl_window;
+    CG_TRY_VOID(add_crls(cfg, store.get(), crl_window));
+    return TrustStore(std::move(store), std::move(intermediates), anchors, cfg.checks_crl(), cfg.on_unknown_allow,
+                      crl_window);
 }
 
 struct TrustStore::Outcome {
@@ -230,6 +234,7 @@ struct TrustStore::Outcome {
     std::string detail;
     std::vector<std::string> chain;    // subjects, leaf first
     std::vector<std::string> allowed;  // revocation problems let through
+    TimeWindow window;                 // when ok: every certificate of the path is within its validity
 };
 
 TrustStore::Outcome TrustStore::run(X509* leaf, std::time_t now, bool with_crls) const {
@@ -256,7 +261,12 @@ TrustStore::Outcome TrustStore::run(X509* leaf, std::time_t now, bool with_crls)
 
     const int rc = X509_verify_cert(ctx.get());
     if (STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(ctx.get()))  // get0: owned by ctx
-        for (int i = 0; i < sk_X509_num(chain); ++i) out.chain.push_back(subject_of(sk_X509_value(chain, i)));
+        for (int i = 0; i < sk_X509_num(chain); ++i) {
+            X509* x = sk_X509_value(chain, i);  // borrowed from the chain
+            out.chain.push_back(subject_of(x));
+            out.window.from = std::max(out.window.from, asn1_time(X509_get0_notBefore(x)));  // get0: borrowed
+            out.window.until = std::min(out.window.until, asn1_time(X509_get0_notAfter(x)));
+        }
     out.allowed = std::move(state.allowed);
     if (rc == 1) {
         out.ok = true;
@@ -338,13 +348,10 @@ Verdict TrustStore::validate(const Certificate& leaf, Purpose purpose, const Pur
                              const Clock& clock) const {
     Verdict v;
     Run r(v);
-    const std::string leaf_at = at_depth(0, leaf.subject());
-    const std::string pname(purpose_name(purpose));
     const std::time_t now = clock.now();
 
     // 1. parse: a Certificate is parsed by construction.
-    r.step("parse", leaf.subject() + ", serial " + leaf.serial_hex() + ", issuer " + leaf.issuer() + ", " +
-                        leaf.key_type());
+    r.step("parse", parse_step_detail(leaf));
 
     // 2. chain and 3. revocation. One X509_verify_cert with CRL checking
     // does both (a login pays for each signature once). OpenSSL checks
@@ -364,18 +371,34 @@ Verdict TrustStore::validate(const Certificate& leaf, Purpose purpose, const Pur
 
     if (!check_crl_) {
         r.step("revocation", "not checked (trust.revocation = \"none\")");
+        v.path_window = full.window;
     } else {
         const Outcome& rev = full;
         if (!rev.ok) return r.deny("revocation", rev.code, rev.detail);
         if (rev.allowed.empty()) {
             r.step("revocation", "not revoked: a current CRL covers each of the " + std::to_string(rev.chain.size()) +
                                      " certificates");
+            // Only a clean pass is reusable: a status let through by
+            // on_unknown = "allow" is asked again every time.
+            v.path_window = TimeWindow{std::max(full.window.from, crl_window_.from),
+                                       std::min(full.window.until, crl_window_.until)};
         } else {
             std::string d = "status unknown, allowed by trust.on_unknown = \"allow\": ";
             for (std::size_t i = 0; i < rev.allowed.size(); ++i) d += (i ? "; " : "") + rev.allowed[i];
             r.step("revocation", d);
         }
     }
+    return check_leaf(v, leaf, purpose, pc);
+}
+
+std::string parse_step_detail(const Certificate& leaf) {
+    return leaf.subject() + ", serial " + leaf.serial_hex() + ", issuer " + leaf.issuer() + ", " + leaf.key_type();
+}
+
+Verdict& check_leaf(Verdict& v, const Certificate& leaf, Purpose purpose, const PurposeConfig& pc) {
+    Run r(v);
+    const std::string leaf_at = at_depth(0, leaf.subject());
+    const std::string pname(purpose_name(purpose));
 
     // 4. end-entity
     if (leaf.is_ca())
@@ -405,7 +428,8 @@ Verdict TrustStore::validate(const Certificate& leaf, Purpose purpose, const Pur
         r.step("eku", "carries " + eku_list({*hit}));
     }
 
-    return r.pass("valid for " + pname + ": " + leaf.subject() + " chains to " + chain.chain.back());
+    const std::string top = v.chain_subjects.empty() ? std::string("?") : v.chain_subjects.back();
+    return r.pass("valid for " + pname + ": " + leaf.subject() + " chains to " + top);
 }
 
 }  // namespace cardgate

@@ -32,6 +32,9 @@
 #pragma once
 
 #include <cstddef>
+#include <ctime>
+#include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,11 +55,23 @@ struct Step {
     std::string detail;  // what was checked, or why it failed (depth and subject)
 };
 
+// A closed interval of times, in seconds since the epoch.
+struct TimeWindow {
+    std::time_t from = std::numeric_limits<std::time_t>::min();
+    std::time_t until = std::numeric_limits<std::time_t>::max();
+    bool contains(std::time_t t) const noexcept { return from <= t && t <= until; }
+};
+
 struct Verdict {
     Code code = Code::ok;  // validate() starts from a refusal and sets ok only at the end
     std::string detail;    // the reason; names the certificate (depth and subject) that failed
     std::vector<Step> steps;                  // in the order run; the last one failed when !ok()
     std::vector<std::string> chain_subjects;  // leaf first, as far as the chain was built
+    // Set when steps 2 and 3 passed cleanly (nothing let through by
+    // trust.on_unknown = "allow"): the times at which they pass for the same
+    // leaf and the same trust files, i.e. while every certificate of the path
+    // and every loaded CRL is current. What a cache of path checks may reuse.
+    std::optional<TimeWindow> path_window;
     bool ok() const noexcept { return code == Code::ok; }
 };
 
@@ -83,9 +98,9 @@ public:
 
 private:
     TrustStore(ossl::X509StorePtr store, ossl::X509StackPtr intermediates, std::size_t anchors, bool crl,
-               bool on_unknown_allow)
+               bool on_unknown_allow, TimeWindow crl_window)
         : store_(std::move(store)), intermediates_(std::move(intermediates)), anchor_count_(anchors),
-          check_crl_(crl), on_unknown_allow_(on_unknown_allow) {}
+          check_crl_(crl), on_unknown_allow_(on_unknown_allow), crl_window_(crl_window) {}
 
     struct Outcome;
     Outcome run(X509* leaf, std::time_t now, bool with_crls) const;
@@ -95,7 +110,17 @@ private:
     std::size_t anchor_count_;
     bool check_crl_;
     bool on_unknown_allow_;
+    TimeWindow crl_window_;              // every loaded CRL is current inside it
 };
+
+// Step 1's detail for `leaf` (what validate() records as "parse").
+std::string parse_step_detail(const Certificate& leaf);
+
+// Steps 4 to 6 (end-entity, key-usage, eku) for a leaf whose steps 1 to 3
+// are recorded in `v` as passed: appends them and sets the final verdict.
+// validate() ends with it; a cache of path checks (validation_cache.hpp)
+// runs it on every use, so only steps 2 and 3 are ever reused.
+Verdict& check_leaf(Verdict& v, const Certificate& leaf, Purpose purpose, const PurposeConfig& purpose_config);
 
 // The catalogue code for an X509_V_ERR_* value at a chain depth (see trust.cpp).
 Code code_for_verify_error(int x509_v_err, int depth);

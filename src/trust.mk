@@ -5,6 +5,7 @@ libcardgate_la_SOURCES += \
 	src/config_cache.hpp src/config_cache.cpp \
 	src/x509.hpp src/x509.cpp \
 	src/trust.hpp src/trust.cpp \
+	src/validation_cache.hpp src/validation_cache.cpp \
 	src/text.hpp src/text.cpp \
 	src/dn.hpp src/dn.cpp
 

@@ -22,3 +22,9 @@ tests_unit_test_trust_SOURCES = tests/unit/test_trust.cpp
 tests_unit_test_trust_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_trust_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test_trust
+
+check_PROGRAMS += tests/unit/test_validation_cache
+tests_unit_test_validation_cache_SOURCES = tests/unit/test_validation_cache.cpp
+tests_unit_test_validation_cache_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_validation_cache_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test_validation_cache
