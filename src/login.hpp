@@ -11,7 +11,10 @@
 //     any PIN is asked: a PIN never goes to a card that could not log this
 //     person in (pam_pkcs11 sends it to whatever is inserted). No certificate
 //     at all -> no_badge; certificates but none valid and mapped -> the
-//     refusal of the first (in slot, then object order).
+//     refusal of the first (in slot, then object order). Validation goes
+//     through a Validator (validation_cache.hpp): the trust store is loaded
+//     only for a certificate whose path checks are not remembered, so a
+//     broken trust file is reported at the first certificate, not before.
 //  3. one eligible certificate is used; several -> the person chooses by number.
 //  4. PIN state before C_Login: locked -> refuse; final try / count low -> say
 //     so. PIN from the front end (its first_pass), else the PIN pad, else a
