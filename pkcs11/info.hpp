@@ -6,10 +6,13 @@
 #include <p11-kit/pkcs11.h>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+struct x509_st;
 
 namespace cardgate::p11 {
 
@@ -74,6 +77,9 @@ struct ObjectInfo {
     unsigned bits = 0;                // RSA modulus bits / EC field bits
     std::string curve;                // "P-256", "P-384", "P-521" for EC keys
     std::vector<std::uint8_t> value;  // DER certificate (certificates only)
+    // `value` parsed, when it is exactly one DER certificate (shared, read
+    // only): a login reuses it instead of parsing the certificate again.
+    std::shared_ptr<const x509_st> parsed;
     std::string uri;                  // pkcs11:token=…;serial=…;id=…;object=…;type=…
     std::string id_hex() const;       // "01"
 };

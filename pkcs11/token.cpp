@@ -118,6 +118,8 @@ void key_from_certificate(ObjectInfo& o) {
     ossl::X509Ptr x(d2i_X509(nullptr, &p, static_cast<long>(o.value.size())));
     if (!x) return;
     EVP_PKEY* pk = X509_get0_pubkey(x.get());  // get0: borrowed from the certificate
+    if (p == o.value.data() + o.value.size())  // nothing after it: what Certificate::from_der accepts
+        o.parsed = std::shared_ptr<const x509_st>(x.release(), [](const x509_st* c) { X509_free(const_cast<X509*>(c)); });
     if (pk == nullptr) return;
     if (EVP_PKEY_get_base_id(pk) == EVP_PKEY_RSA) {
         o.key_type = CKK_RSA;

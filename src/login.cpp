@@ -120,7 +120,9 @@ LoginOutcome run_login(const Config& config, const LoginRequest& req, Person& pe
             f.session = sessions.size() - 1;
             f.token = t;
             f.object = o;
-            auto cert = Certificate::from_der(o.value, o.uri);
+            // Parsed once, when the token was listed (from_der's checks).
+            auto cert = o.parsed ? Certificate::from_x509(const_cast<X509*>(o.parsed.get()), o.uri)
+                                 : Certificate::from_der(o.value, o.uri);
             if (!cert) {
                 f.code = cert.code();
                 f.detail = cert.error().detail();
