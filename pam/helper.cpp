@@ -7,10 +7,21 @@
 // never runs inside sshd, gdm or sudo, and a hung or crashing card or module
 // costs one helper process, not a login session.
 //
+// It also does pam_sm_acct_mgmt's check (mode "account"): the login's
+// certificate validated again, so the module needs no OpenSSL.
+//
 // It runs with the caller's privileges (it is not setuid), dumps no core and
 // cannot be ptraced by the user, since it holds the PIN for a moment.
 #include <malloc.h>
 #include <unistd.h>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -20,6 +31,8 @@
 #include "src/config.hpp"
 #include "src/harden.hpp"
 #include "src/login.hpp"
+#include "src/trust.hpp"
+#include "src/validation_cache.hpp"
 #include "src/x509.hpp"
 
 using namespace cardgate;
@@ -56,21 +69,24 @@ public:
     void progress() override { (void)write_frame(out, Frame::progress, ""); }
 };
 
-int send_result(const LoginOutcome& o) {
-    Json j = {{"code", std::string(name(o.code))},
-              {"detail", o.detail},
-              {"no_badge", o.no_badge},
-              {"account", o.account},
-              {"token_label", o.token_label},
-              {"token_serial", o.token_serial},
-              {"cert_subject", o.cert_subject},
-              {"cert_issuer", o.cert_issuer},
-              {"cert_serial", o.cert_serial},
-              {"cert_sha256", o.cert_sha256},
-              {"cert_der", to_hex(o.cert_der)},
-              {"strength", o.strength},
-              {"source", o.source}};
+int send(const Json& j) {
     return write_frame(out, Frame::result, j.dump(-1, ' ', false, Json::error_handler_t::replace)) ? 0 : 1;
+}
+
+int send_result(const LoginOutcome& o) {
+    return send({{"code", std::string(name(o.code))},
+                 {"detail", o.detail},
+                 {"no_badge", o.no_badge},
+                 {"account", o.account},
+                 {"token_label", o.token_label},
+                 {"token_serial", o.token_serial},
+                 {"cert_subject", o.cert_subject},
+                 {"cert_issuer", o.cert_issuer},
+                 {"cert_serial", o.cert_serial},
+                 {"cert_sha256", o.cert_sha256},
+                 {"cert_der", to_hex(o.cert_der)},
+                 {"strength", o.strength},
+                 {"source", o.source}});
 }
 
 LoginOutcome failed(Code c, std::string detail) {
@@ -78,6 +94,46 @@ LoginOutcome failed(Code c, std::string detail) {
     o.code = c;
     o.detail = std::move(detail);
     return o;
+}
+
+// Lowercase or uppercase hex, as the module sends the certificate; nullopt
+// for anything else.
+std::optional<std::vector<std::uint8_t>> from_hex(std::string_view h) {
+    auto nibble = [](char c) {
+        return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    };
+    if (h.size() % 2 != 0) return std::nullopt;
+    std::vector<std::uint8_t> bytes;
+    bytes.reserve(h.size() / 2);
+    for (std::size_t i = 0; i < h.size(); i += 2) {
+        const int hi = nibble(h[i]), lo = nibble(h[i + 1]);
+        if (hi < 0 || lo < 0) return std::nullopt;
+        bytes.push_back(static_cast<std::uint8_t>(hi << 4 | lo));
+    }
+    return bytes;
+}
+
+// The account check (pam_sm_acct_mgmt): the login's certificate validated
+// again for login, as at login time, now. "verdict" says the code is the
+// validation's answer (a refusal the module turns into PAM_PERM_DENIED or
+// PAM_ACCT_EXPIRED) and not an error of the config or the trust files.
+// The one place where the validation happens: a cache of validations would
+// replace TrustStore::create + validate here.
+int run_account(const Config& config, const std::vector<std::uint8_t>& der, const Clock& clock) {
+    auto cert = Certificate::from_der(der, "login certificate");
+    if (!cert) return send({{"code", std::string(name(cert.code()))}, {"detail", cert.error().detail()}});
+    // The login just stored this certificate's path checks (validation_cache.hpp):
+    // an account check right after it loads no CRL, unless a trust file changed.
+    Validator validator(config.trust, config.mapping.index_dir);
+    auto verdict = validator.validate(*cert, Purpose::login, config.purpose(Purpose::login), clock);
+    if (!verdict) return send({{"code", std::string(name(verdict.code()))}, {"detail", verdict.error().detail()}});
+    const Verdict& v = *verdict;
+    const auto warn = std::chrono::duration_cast<std::chrono::seconds>(config.login.warn_expiry);
+    return send({{"code", std::string(name(v.code))},
+                 {"detail", v.detail},
+                 {"verdict", true},
+                 {"not_after", static_cast<long long>(cert->not_after())},
+                 {"warn_expiry_s", static_cast<long long>(warn.count())}});
 }
 
 }  // namespace
@@ -89,22 +145,30 @@ int main() {
     auto req_frame = read_frame(in, 10000);
     if (!req_frame || req_frame->type != Frame::request) return 2;
     LoginRequest req;
-    std::string config_path;
-    bool change_pin = false;
+    std::string config_path, mode;
+    std::vector<std::uint8_t> cert_der;  // mode account
     try {
         const Json j = Json::parse(req_frame->text());
         config_path = j.at("config").get<std::string>();
-        change_pin = j.value("mode", std::string("login")) == "change_pin";
-        if (j.contains("user") && !j["user"].is_null()) req.user = j["user"].get<std::string>();
-        req.service = j.at("service").get<std::string>();
-        req.host = j.at("host").get<std::string>();
-        req.first_pass_only = j.value("first_pass_only", false);
-        if (j.contains("wait_for_card_ms") && !j["wait_for_card_ms"].is_null())
-            req.wait_for_card = std::chrono::milliseconds(j["wait_for_card_ms"].get<long long>());
-        if (j.value("has_first_pass", false)) {
-            auto fp = read_frame(in, 10000);
-            if (!fp || fp->type != Frame::first_pass) return 2;
-            req.first_pass = std::move(fp->payload);
+        mode = j.value("mode", std::string("login"));
+        if (mode == "account") {
+            auto der = from_hex(j.at("cert_der").get<std::string>());
+            if (!der || der->empty()) throw std::invalid_argument("cert_der");
+            cert_der = std::move(*der);
+        } else if (mode == "login" || mode == "change_pin") {
+            if (j.contains("user") && !j["user"].is_null()) req.user = j["user"].get<std::string>();
+            req.service = j.at("service").get<std::string>();
+            req.host = j.at("host").get<std::string>();
+            req.first_pass_only = j.value("first_pass_only", false);
+            if (j.contains("wait_for_card_ms") && !j["wait_for_card_ms"].is_null())
+                req.wait_for_card = std::chrono::milliseconds(j["wait_for_card_ms"].get<long long>());
+            if (j.value("has_first_pass", false)) {
+                auto fp = read_frame(in, 10000);
+                if (!fp || fp->type != Frame::first_pass) return 2;
+                req.first_pass = std::move(fp->payload);
+            }
+        } else {
+            throw std::invalid_argument("mode");
         }
     } catch (const std::exception&) {
         return send_result(failed(Code::internal, "malformed request from the PAM module"));
@@ -113,14 +177,17 @@ int main() {
     try {
         auto config = Config::load(config_path);
         if (!config) return send_result(failed(config.code(), config.error().detail()));
-        // The module's watchdog runs on these from now on.
-        const auto wait = req.wait_for_card.value_or(config->token.wait_for_card);
+        // The module's watchdog runs on these from now on; an account check
+        // waits for no card.
+        const auto wait = mode == "account" ? std::chrono::milliseconds(0)
+                                            : req.wait_for_card.value_or(config->token.wait_for_card);
         const Json limits = {{"timeout_ms", config->token.timeout.count()}, {"wait_ms", wait.count()}};
         if (!write_frame(out, Frame::limits, limits.dump())) return 1;
-        NssAccounts accounts;
-        PipePerson person;
         SystemClock clock;
-        if (change_pin) return send_result(run_change_pin(*config, req, person));
+        if (mode == "account") return run_account(*config, cert_der, clock);
+        PipePerson person;
+        if (mode == "change_pin") return send_result(run_change_pin(*config, req, person));
+        NssAccounts accounts;
         return send_result(run_login(*config, req, person, accounts, clock));
     } catch (const std::exception& e) {
         return send_result(failed(Code::internal, e.what()));

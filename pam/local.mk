@@ -1,17 +1,41 @@
 # pam_cardgate.so and the helper process that does its card work.
-pam_LTLIBRARIES = pam_cardgate.la
-pam_cardgate_la_SOURCES = \
+#
+# The module links nothing of libcardgate: only the few files below, compiled
+# in, and libstdc++/libgcc statically, so dlopen() in sshd, gdm or sudo loads
+# and relocates libc and libpam alone (libcrypto, toml++ and a shared libstdc++
+# cost ~9 M instructions per login). Everything that needs OpenSSL or the
+# config parser runs in the helper. Built as a program linked -shared with the
+# compiler driver, not as a libtool module: libtool links C++ shared objects
+# with -nostdlib and its own libstdc++ list, and drops -static-libstdc++.
+pam_PROGRAMS = pam_cardgate.so
+pam_cardgate_so_SOURCES = \
 	pam/pam_cardgate.cpp \
 	pam/codes.hpp \
-	pam/protocol.hpp pam/protocol.cpp
-pam_cardgate_la_CPPFLAGS = $(AM_CPPFLAGS) -DCARDGATE_HELPER='"$(pkglibexecdir)/cardgate-pam-helper"'
-# A PAM module: no version, no lib prefix, only the pam_sm_* entry points exported.
-# (A version script: libtool's -export-symbols-regex does not hide C++ symbols here.)
-pam_cardgate_la_LDFLAGS = $(AM_LDFLAGS) -module -avoid-version -shared -no-undefined \
-	-Wl,--version-script=$(srcdir)/pam/pam_cardgate.map
-EXTRA_pam_cardgate_la_DEPENDENCIES = $(srcdir)/pam/pam_cardgate.map
+	pam/protocol.hpp pam/protocol.cpp \
+	src/error.hpp src/error.cpp \
+	src/result.hpp \
+	src/secret.hpp src/secret.cpp \
+	src/files.hpp src/files.cpp \
+	src/text.hpp src/text.cpp \
+	src/duration.hpp src/duration.cpp
+pam_cardgate_so_CPPFLAGS = $(AM_CPPFLAGS) -DCARDGATE_HELPER='"$(pkglibexecdir)/cardgate-pam-helper"'
+# A PAM module: only the pam_sm_* entry points exported (a version script,
+# which hides the C++ symbols and the static libstdc++ too); -z defs: a symbol
+# from outside libc and libpam fails the link instead of the dlopen().
+# ASan/UBSan builds keep libstdc++ shared: their runtimes intercept it.
+if SANITIZERS
+PAM_STATIC_RUNTIME =
+else
+PAM_STATIC_RUNTIME = -static-libstdc++ -static-libgcc
+endif
+pam_cardgate_so_LDFLAGS = $(AM_LDFLAGS) -shared -Wl,-z,defs \
+	-Wl,--version-script=$(srcdir)/pam/pam_cardgate.map $(PAM_STATIC_RUNTIME)
+pam_cardgate_so_LDADD = $(PAM_LIBS)
+# The compiler driver, not libtool (which would take -shared as "link a program
+# against shared libraries").
+pam_cardgate_so_LINK = $(CXXLD) $(AM_CXXFLAGS) $(CXXFLAGS) $(pam_cardgate_so_LDFLAGS) $(LDFLAGS) -o $@
+EXTRA_pam_cardgate_so_DEPENDENCIES = $(srcdir)/pam/pam_cardgate.map
 EXTRA_DIST += pam/pam_cardgate.map
-pam_cardgate_la_LIBADD = libcardgate.la $(PAM_LIBS)
 
 # Installed under $(libexecdir)/cardgate: started by the module, never by people.
 pkglibexec_PROGRAMS = cardgate-pam-helper
@@ -32,13 +56,3 @@ install-pam-config:
 uninstall-pam-config:
 	rm -f '$(DESTDIR)$(pamconfigsdir)/cardgate'
 .PHONY: install-pam-config uninstall-pam-config
-
-# libtool's .la file has no use in the PAM modules directory; without it
-# libtool's uninstall no longer knows the .so, so that goes explicitly.
-install-data-hook: remove-pam-la
-uninstall-local: uninstall-pam-so
-remove-pam-la:
-	rm -f '$(DESTDIR)$(pamdir)/pam_cardgate.la'
-uninstall-pam-so:
-	rm -f '$(DESTDIR)$(pamdir)/pam_cardgate.so'
-.PHONY: remove-pam-la uninstall-pam-so

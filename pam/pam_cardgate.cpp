@@ -6,21 +6,28 @@
 // token.timeout (plus token.wait_for_card before the first answer). It then
 // turns the outcome into a PAM code (pam/codes.hpp), logs one audit line and,
 // on success, sets PAM_USER (when it was not given) and the CARDGATE_*
-// environment.
+// environment. The account check (pam_sm_acct_mgmt) is the helper's work too.
+//
+// So the module links nothing of libcardgate but the few files it compiles
+// in (pam/local.mk): no OpenSSL, toml++ or shared libstdc++ to load and
+// relocate into sshd for every login.
 #include <security/pam_appl.h>
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/auxv.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <ctime>
 #include <optional>
@@ -32,12 +39,10 @@
 #include "config.h"
 #include "pam/codes.hpp"
 #include "pam/protocol.hpp"
-#include "src/clock.hpp"
-#include "src/config.hpp"
+#include "src/config.hpp"  // default_config_path only: the config is the helper's to parse
 #include "src/duration.hpp"
-#include "src/trust.hpp"
+#include "src/files.hpp"
 #include "src/text.hpp"
-#include "src/x509.hpp"
 
 using namespace cardgate;
 using namespace cardgate::pam;
@@ -150,6 +155,19 @@ void audit(pam_handle_t* pamh, const Outcome& o, int rc, const std::string& user
                clean(o.detail).c_str());
 }
 
+// A descriptor that becomes readable when the process `pid` exits (Linux >=
+// 5.3), or -1. The system call itself: glibc 2.36's <sys/pidfd.h> declares
+// pidfd_open without C linkage.
+int open_pidfd(pid_t pid) {
+#ifdef SYS_pidfd_open
+    return static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+#else
+    (void)pid;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
 class Helper {
 public:
     ~Helper() { stop(); }
@@ -206,13 +224,9 @@ public:
         if (fd_ >= 0) close(fd_);
         fd_ = -1;
         if (pid_ > 0) {
-            for (int waited = 0; waited < exit_wait_ms; waited += 10) {
-                int st = 0;
-                if (waitpid(pid_, &st, WNOHANG) == pid_) {
-                    pid_ = -1;
-                    return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? "" : "helper ended abnormally";
-                }
-                usleep(10000);
+            if (const auto st = reap_within(exit_wait_ms)) {
+                pid_ = -1;
+                return WIFEXITED(*st) && WEXITSTATUS(*st) == 0 ? "" : "helper ended abnormally";
             }
             kill(pid_, SIGKILL);
             int st = 0;
@@ -229,6 +243,38 @@ public:
     }
 
 private:
+    // The helper's wait status when it has ended within `ms` (it is reaped),
+    // else nullopt. On its pidfd the module wakes the moment the helper exits;
+    // without pidfds (an old kernel), waitpid(WNOHANG) every millisecond.
+    std::optional<int> reap_within(int ms) const {
+        using namespace std::chrono;
+        if (ms <= 0) return std::nullopt;
+        const auto deadline = steady_clock::now() + milliseconds(ms);
+        int pidfd = open_pidfd(pid_);
+        std::optional<int> status;
+        for (;;) {
+            int st = 0;
+            const pid_t r = waitpid(pid_, &st, WNOHANG);
+            if (r == pid_) {
+                status = st;
+                break;
+            }
+            const auto left = duration_cast<milliseconds>(deadline - steady_clock::now()).count();
+            if (left <= 0 || (r < 0 && errno != EINTR)) break;
+            if (pidfd < 0) {
+                usleep(1000);
+                continue;
+            }
+            pollfd p{pidfd, POLLIN, 0};
+            if (poll(&p, 1, static_cast<int>(left)) < 0 && errno != EINTR) {  // then sleep instead
+                close(pidfd);
+                pidfd = -1;
+            }
+        }
+        if (pidfd >= 0) close(pidfd);
+        return status;
+    }
+
     int fd_ = -1;
     pid_t pid_ = -1;
 };
@@ -274,45 +320,35 @@ bool relay(pam_handle_t* pamh, const Received& f, int fd) {
     }
 }
 
-Outcome run(pam_handle_t* pamh, const Args& a, const std::optional<std::string>& user, bool change_pin = false) {
+void free_der(pam_handle_t*, void* data, int) { delete static_cast<std::vector<std::uint8_t>*>(data); }
+
+std::string to_hex(const std::vector<std::uint8_t>& bytes) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(bytes.size() * 2);
+    for (const std::uint8_t b : bytes) {
+        out.push_back(digits[b >> 4]);
+        out.push_back(digits[b & 0x0F]);
+    }
+    return out;
+}
+
+std::vector<std::uint8_t> from_hex(const std::string& h) {
+    std::vector<std::uint8_t> out;
+    for (std::size_t i = 0; i + 1 < h.size(); i += 2) out.push_back(static_cast<std::uint8_t>(std::stoi(h.substr(i, 2), nullptr, 16)));
+    return out;
+}
+
+// Reads the helper's frames until its result: its limits frame sets the
+// watchdog (token.timeout, plus the card wait before the first answer), its
+// questions go to the person. The helper is stopped on every path.
+Outcome converse(pam_handle_t* pamh, Helper& helper) {
     Outcome o;
     auto fail = [&](Code c, std::string d) {
         o.code = c;
         o.detail = std::move(d);
         return o;
     };
-    if (!a.error.empty()) return fail(Code::usage, a.error);
-    // The config is the helper's to read (it reports its errors); the module
-    // only needs the helper to be a file nobody else can replace.
-    if (auto h = check_trusted_file(a.helper); !h) return fail(h.code(), "helper: " + h.error().detail());
-
-    Json req = {{"config", a.config},
-                {"user", user ? Json(*user) : Json(nullptr)},
-                {"service", item(pamh, PAM_SERVICE)},
-                {"host", [] {
-                     char h[256] = {};
-                     gethostname(h, sizeof h - 1);
-                     return std::string(h);
-                 }()},
-                {"first_pass_only", a.use_first_pass},
-                {"mode", change_pin ? "change_pin" : "login"}};
-    if (a.wait_for_card) req["wait_for_card_ms"] = a.wait_for_card->count();
-    const char* authtok = nullptr;
-    if (!change_pin && (a.use_first_pass || a.try_first_pass)) {
-        const void* v = nullptr;
-        if (pam_get_item(pamh, PAM_AUTHTOK, &v) == PAM_SUCCESS && v) authtok = static_cast<const char*>(v);
-        // A stack problem, not a refusal of the badge: let the stack go on.
-        if (!authtok && a.use_first_pass)
-            return fail(Code::config_missing, "use_first_pass: no PAM_AUTHTOK from an earlier module");
-    }
-    req["has_first_pass"] = authtok != nullptr;
-
-    Helper helper;
-    if (auto s = helper.start(a); !s) return fail(s.code(), s.error().detail());
-    if (!write_frame(helper.fd(), Frame::request, req.dump()) ||
-        (authtok && !write_frame(helper.fd(), Frame::first_pass, authtok, std::strlen(authtok))))
-        return fail(Code::io, "the badge helper did not take the request (" + helper.stop() + ")");
-
     // In milliseconds, clamped: durations may be up to 30 days, poll() takes an int.
     auto clamp = [](long long ms) { return static_cast<int>(std::clamp<long long>(ms, 0, 24LL * 24 * 3600 * 1000)); };
     long long timeout_ms = -1;  // unknown until the helper's limits frame
@@ -359,12 +395,65 @@ Outcome run(pam_handle_t* pamh, const Args& a, const std::optional<std::string>&
     }
 }
 
-void free_der(pam_handle_t*, void* data, int) { delete static_cast<std::vector<std::uint8_t>*>(data); }
+Outcome run(pam_handle_t* pamh, const Args& a, const std::optional<std::string>& user, bool change_pin = false) {
+    Outcome o;
+    auto fail = [&](Code c, std::string d) {
+        o.code = c;
+        o.detail = std::move(d);
+        return o;
+    };
+    if (!a.error.empty()) return fail(Code::usage, a.error);
+    // The config is the helper's to read (it reports its errors); the module
+    // only needs the helper to be a file nobody else can replace.
+    if (auto h = check_trusted_file(a.helper); !h) return fail(h.code(), "helper: " + h.error().detail());
 
-std::vector<std::uint8_t> from_hex(const std::string& h) {
-    std::vector<std::uint8_t> out;
-    for (std::size_t i = 0; i + 1 < h.size(); i += 2) out.push_back(static_cast<std::uint8_t>(std::stoi(h.substr(i, 2), nullptr, 16)));
-    return out;
+    Json req = {{"config", a.config},
+                {"user", user ? Json(*user) : Json(nullptr)},
+                {"service", item(pamh, PAM_SERVICE)},
+                {"host", [] {
+                     char h[256] = {};
+                     gethostname(h, sizeof h - 1);
+                     return std::string(h);
+                 }()},
+                {"first_pass_only", a.use_first_pass},
+                {"mode", change_pin ? "change_pin" : "login"}};
+    if (a.wait_for_card) req["wait_for_card_ms"] = a.wait_for_card->count();
+    const char* authtok = nullptr;
+    if (!change_pin && (a.use_first_pass || a.try_first_pass)) {
+        const void* v = nullptr;
+        if (pam_get_item(pamh, PAM_AUTHTOK, &v) == PAM_SUCCESS && v) authtok = static_cast<const char*>(v);
+        // A stack problem, not a refusal of the badge: let the stack go on.
+        if (!authtok && a.use_first_pass)
+            return fail(Code::config_missing, "use_first_pass: no PAM_AUTHTOK from an earlier module");
+    }
+    req["has_first_pass"] = authtok != nullptr;
+
+    Helper helper;
+    if (auto s = helper.start(a); !s) return fail(s.code(), s.error().detail());
+    if (!write_frame(helper.fd(), Frame::request, req.dump()) ||
+        (authtok && !write_frame(helper.fd(), Frame::first_pass, authtok, std::strlen(authtok))))
+        return fail(Code::io, "the badge helper did not take the request (" + helper.stop() + ")");
+    return converse(pamh, helper);
+}
+
+// The account check of pam_sm_acct_mgmt, by the helper: the certificate of
+// this login (its DER) validated again for login. The outcome's fields carry
+// "verdict" (true when the code is validation's answer, not an error),
+// "not_after" and "warn_expiry_s".
+Outcome run_account(pam_handle_t* pamh, const Args& a, const std::vector<std::uint8_t>& der) {
+    Outcome o;
+    auto fail = [&](Code c, std::string d) {
+        o.code = c;
+        o.detail = std::move(d);
+        return o;
+    };
+    if (auto h = check_trusted_file(a.helper); !h) return fail(h.code(), "helper: " + h.error().detail());
+    const Json req = {{"config", a.config}, {"mode", "account"}, {"cert_der", to_hex(der)}};
+    Helper helper;
+    if (auto s = helper.start(a); !s) return fail(s.code(), s.error().detail());
+    if (!write_frame(helper.fd(), Frame::request, req.dump()))
+        return fail(Code::io, "the badge helper did not take the request (" + helper.stop() + ")");
+    return converse(pamh, helper);
 }
 
 }  // namespace
@@ -415,6 +504,8 @@ PAM_EXTERN int pam_sm_setcred(pam_handle_t*, int, int, const char**) { return PA
 // Account checks for a badge login: the certificate of this login is still
 // valid and not revoked; warn when it expires within login.warn_expiry.
 // For a login this module did not authenticate there is nothing to check.
+// The helper validates (the module holds no OpenSSL); an error that is not a
+// verdict on the certificate (config, trust files, helper) is PAM_SERVICE_ERR.
 PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t* pamh, int, int argc, const char** argv) try {
     const void* data = nullptr;
     if (pam_get_data(pamh, data_cert, &data) != PAM_SUCCESS || !data) return PAM_IGNORE;
@@ -424,27 +515,24 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t* pamh, int, int argc, const char** 
         pam_syslog(pamh, LOG_ERR, "cardgate: %s", a.error.c_str());
         return PAM_SERVICE_ERR;
     }
-    auto config = Config::load(a.config);
-    if (!config) {
-        pam_syslog(pamh, LOG_ERR, "cardgate: %s", config.error().message().c_str());
+    const Outcome o = run_account(pamh, a, der);
+    if (o.code != Code::ok && !o.fields.value("verdict", false)) {
+        // The config, the trust files or the helper failed: not a verdict on the badge.
+        pam_syslog(pamh, LOG_ERR, "cardgate: account check: %s: %s", std::string(name(o.code)).c_str(),
+                   clean(o.detail).c_str());
         return PAM_SERVICE_ERR;
     }
-    auto store = TrustStore::create(config->trust);
-    auto cert = Certificate::from_der(der, "login certificate");
-    if (!store || !cert) return PAM_SERVICE_ERR;
-    SystemClock clock;
-    const Verdict v = store->validate(*cert, Purpose::login, config->purpose(Purpose::login), clock);
-    if (!v.ok()) {
-        pam_syslog(pamh, LOG_WARNING, "cardgate: account check: %s: %s", std::string(name(v.code)).c_str(),
-                   clean(v.detail).c_str());
-        pam_error(pamh, "Your badge certificate is no longer valid (%s).", std::string(describe(v.code)).c_str());
-        return v.code == Code::cert_expired ? PAM_ACCT_EXPIRED : PAM_PERM_DENIED;
+    if (o.code != Code::ok) {
+        pam_syslog(pamh, LOG_WARNING, "cardgate: account check: %s: %s", std::string(name(o.code)).c_str(),
+                   clean(o.detail).c_str());
+        pam_error(pamh, "Your badge certificate is no longer valid (%s).", std::string(describe(o.code)).c_str());
+        return o.code == Code::cert_expired ? PAM_ACCT_EXPIRED : PAM_PERM_DENIED;
     }
-    const auto left = cert->not_after() - clock.now();
-    if (left < std::chrono::duration_cast<std::chrono::seconds>(config->login.warn_expiry).count()) {
+    const long long not_after = o.fields.value("not_after", 0LL);
+    if (not_after - static_cast<long long>(std::time(nullptr)) < o.fields.value("warn_expiry_s", 0LL)) {
         char when[32];
         std::tm tm{};
-        const std::time_t t = cert->not_after();
+        const std::time_t t = static_cast<std::time_t>(not_after);
         gmtime_r(&t, &tm);
         std::strftime(when, sizeof when, "%Y-%m-%d", &tm);
         pam_info(pamh, "Your badge certificate expires on %s: ask for a new one.", when);

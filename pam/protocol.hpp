@@ -16,7 +16,8 @@ namespace cardgate::pam {
 
 enum class Frame : std::uint8_t {
     // module -> helper
-    request = 1,        // JSON: config, user, service, host, first_pass_only, has_first_pass, wait_for_card_ms, mode
+    request = 1,        // JSON: config, mode ("login", "change_pin": user, service, host, first_pass_only,
+                        // has_first_pass, wait_for_card_ms; "account": cert_der, the login's certificate in hex)
     first_pass = 2,     // secret: PAM_AUTHTOK for use_first_pass / try_first_pass
     secret = 3,         // secret: the answer to ask_secret
     cancel = 4,         // the person cancelled the last question
@@ -27,7 +28,7 @@ enum class Frame : std::uint8_t {
     ask_secret = 12,    // prompt (echo off)
     choose = 13,        // JSON: title, choices
     progress = 14,      // still working (resets the module's watchdog)
-    result = 15,        // JSON: the outcome
+    result = 15,        // JSON: the outcome (code, detail, ...; for "account": verdict, not_after, warn_expiry_s)
     limits = 16,        // JSON: timeout_ms, wait_ms — the helper's first frame once its config is loaded
 };
 

@@ -6,8 +6,6 @@
 // No defaults are invented for a value that was written but is wrong.
 #pragma once
 
-#include <sys/stat.h>
-
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -18,6 +16,7 @@
 #include <vector>
 
 #include "config.h"
+#include "files.hpp"  // read_protected_file, check_trusted_file: the config is one of those files
 #include "purpose.hpp"
 #include "result.hpp"
 
@@ -132,29 +131,5 @@ const PurposeConfig& default_purpose_config(Purpose p);
 Result<std::string> resolve_eku(std::string_view name_or_oid);
 // The config name of a dotted EKU OID ("1.3.6.1.5.5.7.3.2" -> "clientAuth"), or the OID itself.
 std::string eku_display_name(std::string_view oid);
-
-// Reads a file that decides who is trusted (the config, an anchor, a CRL).
-// Refuses (Code::config_file) a file that is not a regular file, is
-// writable by others (or by a group other than root's), sits in a directory
-// that is, or is owned by neither root nor the effective user: whoever
-// can edit it decides who logs in. Code::config_io when it cannot be opened or
-// read. The checks are made on the opened descriptor (no check-then-open race).
-Result<std::string> read_protected_file(const std::string& path, std::size_t max_size = 4u << 20);
-// The same checks, returning the open descriptor (O_CLOEXEC; the caller
-// closes it) and its fstat, for a file that is read later or in parts.
-Result<int> open_protected_file(const std::string& path, struct stat& st);
-
-// The same ownership and permission checks for a file that is used but not
-// read here (the PKCS#11 module, which is loaded as code into login
-// processes), and for every directory above it: owned by root or the effective
-// user, not writable by others (a sticky directory such as /tmp excepted), not
-// group-writable except by root's group. Code::config_file naming the culprit.
-Status check_trusted_file(const std::string& path);
-
-// A directory whose files are trusted (the derived index directory): a real
-// directory (not a symbolic link), owned by root or the effective user,
-// writable by nobody else, with every directory above it as for
-// check_trusted_file.
-Status check_trusted_directory(const std::string& path);
 
 }  // namespace cardgate

@@ -6,6 +6,7 @@ libcardgate_la_SOURCES = \
 	src/error.hpp src/error.cpp \
 	src/result.hpp \
 	src/secret.hpp src/secret.cpp \
+	src/files.hpp src/files.cpp \
 	src/ossl.hpp src/ossl.cpp \
 	src/clock.hpp \
 	src/purpose.hpp \

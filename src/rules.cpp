@@ -98,7 +98,9 @@ std::string engine_problem(std::string_view p) {
         const bool quantifier = c == '*' || c == '+' || c == '?' || c == '{';
         if (c == '{') {
             const std::size_t close = p.find('}', i);
-            const std::string_view body = p.substr(i + 1, close == std::string_view::npos ? 0 : close - i - 1);
+            // Without a closing brace libstdc++ still reads the count (and
+            // overflows on a long one: found by fuzzing), so check to the end.
+            const std::string_view body = p.substr(i + 1, close == std::string_view::npos ? p.npos : close - i - 1);
             std::size_t digits = 0;
             for (char d : body) {
                 if (d >= '0' && d <= '9') {

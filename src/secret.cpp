@@ -5,8 +5,6 @@
 #include <cstring>
 #include <new>
 
-#include <openssl/crypto.h>
-
 namespace cardgate {
 
 SecretBuffer::SecretBuffer(std::size_t capacity) : capacity_(capacity) {
@@ -53,24 +51,30 @@ bool SecretBuffer::push_back(unsigned char c) noexcept {
 
 void SecretBuffer::truncate(std::size_t n) noexcept {
     if (n >= size_) return;
-    OPENSSL_cleanse(data_ + n, size_ - n);
+    explicit_bzero(data_ + n, size_ - n);
     size_ = n;
 }
 
 void SecretBuffer::clear() noexcept {
-    if (data_) OPENSSL_cleanse(data_, capacity_);
+    if (data_) explicit_bzero(data_, capacity_);
     size_ = 0;
 }
 
 bool SecretBuffer::equals(const SecretBuffer& other) const noexcept {
     if (size_ != other.size_) return false;
     if (size_ == 0) return true;
-    return CRYPTO_memcmp(data_, other.data_, size_) == 0;
+    // Constant time: every byte is read whatever the first difference (what
+    // CRYPTO_memcmp does; this file stays free of OpenSSL for pam_cardgate.so).
+    const volatile unsigned char* a = data_;
+    const volatile unsigned char* b = other.data_;
+    unsigned char diff = 0;
+    for (std::size_t i = 0; i < size_; ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+    return diff == 0;
 }
 
 void SecretBuffer::release() noexcept {
     if (!data_) return;
-    OPENSSL_cleanse(data_, capacity_);
+    explicit_bzero(data_, capacity_);
     if (locked_) ::munlock(data_, capacity_);
     delete[] data_;
     data_ = nullptr;

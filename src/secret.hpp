@@ -3,8 +3,10 @@
 // Never held in std::string (whose copies and small-string buffer cannot be
 // wiped), never logged, never printed: there is deliberately no operator<<.
 // The storage is locked in memory where the system allows it (mlock), so it
-// does not reach swap, and is cleansed with OPENSSL_cleanse when destroyed,
-// moved from or cleared. Compare secrets with equals(), which is constant time.
+// does not reach swap, and is wiped with explicit_bzero (a wipe the compiler
+// may not drop, as OPENSSL_cleanse; no OpenSSL here, since pam_cardgate.so
+// links this file alone) when destroyed, moved from or cleared. Compare
+// secrets with equals(), which is constant time.
 #pragma once
 
 #include <cstddef>

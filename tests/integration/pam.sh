@@ -13,7 +13,7 @@
 : "${FAULTP11_MODULE:?}" "${SOFTHSM2_MODULE:?}"
 
 BUILD=$(dirname "$CARDGATE_BIN")
-MODULE=$BUILD/.libs/pam_cardgate.so
+MODULE=$BUILD/pam_cardgate.so
 HELPER=$BUILD/cardgate-pam-helper
 DRIVE=${PAMDRIVE:-$BUILD/tests/pam/pamdrive}
 PWMODS=$(pkg-config --variable=modules pam_wrapper 2>/dev/null)
@@ -71,6 +71,7 @@ PRELOAD="libpam_wrapper.so libnss_wrapper.so"
 if ldd "$DRIVE" 2>/dev/null | grep -q libasan; then
     # The sanitizer build: the ASan runtime cannot come first when pam_wrapper is preloaded.
     PASS_ENV=$PASS_ENV,ASAN_OPTIONS,UBSAN_OPTIONS,NSS_WRAPPER_DISABLE_DEEPBIND
+    SANITIZED=1
     export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
 fi
 
@@ -396,6 +397,112 @@ expect "a group-writable helper is not started" PAM_AUTHINFO_UNAVAIL config_file
 svc nohelper "config=$GOOD" "helper=$TMP/no-such-helper"
 login nohelper -a "$PIN" alice authenticate
 expect "a missing helper: PAM_AUTHINFO_UNAVAIL" PAM_AUTHINFO_UNAVAIL config_file "$NO_PROMPT"
+
+# ------------------------------------------------------------ account check (done by the helper)
+# acct_svc NAME ACCOUNT_ARGS...: a badge login with alice-ec256's config; the
+# account line runs with other arguments: what changed between the login and
+# the account check (a new CRL, a broken config, a missing helper).
+acct_svc() {
+    local name=$1
+    shift
+    {
+        echo "auth [success=done ignore=ignore default=die] $MODULE helper=$HELPER pass_env=$PASS_ENV config=$GOOD"
+        echo "account [success=done ignore=ignore default=die] $MODULE helper=$HELPER pass_env=$PASS_ENV $*"
+        echo "account optional pam_echo.so cardgate_abstained"
+    } >"$TMP/svc/$name"
+}
+# acct_expect NAME CODE REASON [LINE]...: the badge login succeeded, acct_mgmt
+# gave CODE, the account check's log line names REASON ("" = no log line),
+# and each LINE is in the output.
+acct_expect() {
+    local name=$1 code=$2 reason=$3 want why=()
+    shift 3
+    grep -aqx "authenticate: PAM_SUCCESS" <<<"$out" || why+=("authenticate: wanted PAM_SUCCESS")
+    grep -aqx "acct_mgmt: $code" <<<"$out" || why+=("acct_mgmt: wanted $code")
+    ! grep -aqx "info: cardgate_abstained" <<<"$out" || why+=("the module abstained (PAM_IGNORE)")
+    if [ -n "$reason" ]; then
+        grep -aq "cardgate: account check: $reason: " <<<"$err" || why+=("log: wanted account check: $reason")
+    fi
+    for want in "$@"; do grep -aqxF -- "$want" <<<"$out" || why+=("missing: $want"); done
+    if [ ${#why[@]} -eq 0 ]; then
+        ok "$name"
+    else
+        not_ok "$name"
+        { printf 'why: %s\n' "${why[@]}"; printf '%s\n' "$out"; printf '%s\n' "$err" | grep -v PWRAP_DEBUG | head -20; } | diag
+    fi
+}
+
+REVOKED=$(cfg acct-revoked "pkcs11:token=alice-ec256")
+sed -i "s|$FIX/pki/root.crl\"|$FIX/pki/root-revoked-issuing.crl\"|" "$REVOKED"
+acct_svc acct-revoked "config=$REVOKED"
+login acct-revoked -a "$PIN" alice authenticate acct_mgmt
+acct_expect "account check after a CRL revoking the badge's issuing CA is published: PAM_PERM_DENIED, the person told" \
+    PAM_PERM_DENIED cert_revoked "error: Your badge certificate is no longer valid (certificate has been revoked)."
+STALE=$(cfg acct-stale "pkcs11:token=alice-ec256")
+sed -i "s|$FIX/pki/issuing.crl\"|$FIX/pki/issuing-stale.crl\"|" "$STALE"
+acct_svc acct-stale "config=$STALE"
+login acct-stale -a "$PIN" alice authenticate acct_mgmt
+acct_expect "account check with only a stale CRL for the badge (revocation unknown): PAM_PERM_DENIED" \
+    PAM_PERM_DENIED cert_revocation_unknown
+acct_svc acct-nohelper "config=$GOOD" "helper=$TMP/no-such-helper"
+login acct-nohelper -a "$PIN" alice authenticate acct_mgmt
+acct_expect "account check with the helper missing: PAM_SERVICE_ERR, never PAM_SUCCESS" PAM_SERVICE_ERR config_file
+acct_svc acct-untrusted "config=$GOOD" "helper=$TMP/untrusted-helper"
+login acct-untrusted -a "$PIN" alice authenticate acct_mgmt
+acct_expect "account check with a group-writable helper: not started, PAM_SERVICE_ERR" PAM_SERVICE_ERR config_file
+acct_svc acct-badconf "config=$BAD"
+login acct-badconf -a "$PIN" alice authenticate acct_mgmt
+acct_expect "account check with a config the helper refuses: PAM_SERVICE_ERR (an error, not a verdict)" \
+    PAM_SERVICE_ERR config_unknown_key
+acct_svc acct-badarg "config=$GOOD" frobnicate
+login acct-badarg -a "$PIN" alice authenticate acct_mgmt
+acct_expect "account check with an unknown module argument: PAM_SERVICE_ERR" PAM_SERVICE_ERR ""
+
+# ------------------------------------------------------------ validation cache
+# mapping.index_dir holds the path checks of earlier logins (validation_cache.hpp):
+# a second login reuses them, and a CRL replaced in between is seen at once.
+VC=$TMP/vcache
+mkdir -p "$VC/trust" "$VC/index"
+chmod 700 "$VC/index"
+cp "$FIX/pki/root.pem" "$FIX/pki/issuing.pem" "$FIX/pki/root.crl" "$FIX/pki/issuing.crl" "$VC/trust/"
+VCONF=$(cfg vcache "pkcs11:token=alice-ec256")
+sed -i -e "s|$FIX/pki/|$VC/trust/|g" -e "/^\[mapping\]\$/a index_dir = \"$VC/index\"" "$VCONF"
+svc vcache "config=$VCONF"
+sleep 2  # trust files changed within the last 2 s are never remembered ("racily clean")
+login vcache -a "$PIN" alice authenticate
+expect "validation cache: the first login with an index directory succeeds" PAM_SUCCESS ok
+entry=$(find "$VC/index" -name 'pathcheck-*.idx' -type f)
+check "validation cache: the first login stored its path checks (one entry, mode 0600)" \
+    test "$(printf '%s' "$entry" | grep -c .)" -eq 1 -a "$(stat -c %a "$entry" 2>/dev/null)" = 600
+before=$(stat -c %i:%Y "$entry" 2>/dev/null)
+login vcache -a "$PIN" alice authenticate
+expect "validation cache: the second login succeeds" PAM_SUCCESS ok
+check "validation cache: the second login reused the entry (not rewritten)" \
+    test "$(stat -c %i:%Y "$entry" 2>/dev/null)" = "$before"
+login vcache -a "$PIN" alice authenticate acct_mgmt
+check "validation cache: the account check after it passes too" grep -aqx "acct_mgmt: PAM_SUCCESS" <<<"$out"
+cp "$FIX/pki/root-revoked-issuing.crl" "$VC/trust/root.crl.new"
+mv "$VC/trust/root.crl.new" "$VC/trust/root.crl"
+login vcache -a "$PIN" alice authenticate
+expect "validation cache: a CRL revoking the issuing CA, published after the entry, refuses the next login" \
+    PAM_AUTH_ERR cert_revoked "$NO_PROMPT"
+chmod 777 "$VC/index"
+rm -f "$VC"/index/pathcheck-*.idx
+cp "$FIX/pki/root.crl" "$VC/trust/root.crl"
+sleep 2
+login vcache -a "$PIN" alice authenticate
+expect "validation cache: an index directory writable by others is not used, the login still checks" PAM_SUCCESS ok
+check "validation cache: nothing was stored in a directory writable by others" \
+    test "$(find "$VC/index" -name 'pathcheck-*.idx' | wc -l)" -eq 0
+
+# What sshd or sudo loads with the module: no OpenSSL, no toml++, and (but
+# in the sanitizer build) no shared libstdc++; the card and trust work is
+# the helper's.
+needed=$(readelf -d "$MODULE" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')
+allowed='^(libpam\.so\.0|libc\.so\.6|ld-linux-x86-64\.so\.2)$'
+[ -z "${SANITIZED:-}" ] || allowed='^(libpam\.so\.0|libc\.so\.6|ld-linux-x86-64\.so\.2|libasan\.so\.[0-9]+|libubsan\.so\.[0-9]+|libstdc\+\+\.so\.6|libm\.so\.6|libgcc_s\.so\.1)$'
+check "pam_cardgate.so needs only libc and libpam ($needed)" \
+    bash -c 'for l in $1; do [[ $l =~ $2 ]] || exit 1; done' _ "$needed" "$allowed"
 
 # ------------------------------------------------------------ sweeps
 bad=
