@@ -117,8 +117,6 @@ std::optional<std::vector<std::uint8_t>> from_hex(std::string_view h) {
 // again for login, as at login time, now. "verdict" says the code is the
 // validation's answer (a refusal the module turns into PAM_PERM_DENIED or
 // PAM_ACCT_EXPIRED) and not an error of the config or the trust files.
-// The one place where the validation happens: a cache of validations would
-// replace TrustStore::create + validate here.
 int run_account(const Config& config, const std::vector<std::uint8_t>& der, const Clock& clock) {
     auto cert = Certificate::from_der(der, "login certificate");
     if (!cert) return send({{"code", std::string(name(cert.code()))}, {"detail", cert.error().detail()}});
