@@ -137,19 +137,6 @@ Result<Parsed> parse_all(const std::string& path, std::string_view text) {
     return p;
 }
 
-Result<std::string> read_fd(int fd, const std::string& path, std::size_t size) {
-    std::string out(size, '\0');
-    std::size_t got = 0;
-    while (got < size) {
-        const ssize_t n = ::pread(fd, out.data() + got, size - got, static_cast<off_t>(got));
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return Error(Code::config_io, path + ": cannot read: " + std::strerror(errno));
-        if (n == 0) return Error(Code::config_io, path + ": changed while it was read");
-        got += static_cast<std::size_t>(n);
-    }
-    return out;
-}
-
 }  // namespace
 
 std::string_view binding_kind_name(BindingKind k) noexcept {
@@ -258,26 +245,27 @@ std::size_t BindingsFile::size() const noexcept {
 Result<BindingsFile> BindingsFile::open(const std::string& path, const IndexDir* index_dir) {
     BindingsFile f;
     f.path_ = path;
-    struct stat st {};
-    f.fd_ = CG_TRY(open_protected_file(path, st));
-    if (static_cast<std::uint64_t>(st.st_size) > max_file)
-        return Error(Code::config_file, path + ": is larger than " + std::to_string(max_file) + " bytes");
-    const FileIdentity id = FileIdentity::of(st);
+    ProtectedFile file = CG_TRY(ProtectedFile::open(path, max_file));
+    const FileIdentity id = FileIdentity::of(file.stat());
     if (index_dir) {
         f.mapped_ = index_dir->open("bindings", format_version, path, id);
-        if (f.mapped_ && f.mapped_->payload().size() % sizeof(Record) == 0) return f;
+        if (f.mapped_ && f.mapped_->payload().size() % sizeof(Record) == 0) {
+            f.fd_ = file.release();  // kept for re-reading the lines the index points at
+            return f;
+        }
         f.mapped_.reset();
     }
-    const std::string text = CG_TRY(read_fd(f.fd_, path, static_cast<std::size_t>(st.st_size)));
+    const std::string text = CG_TRY(file.read());
     Parsed p = CG_TRY(parse_all(path, text));
     f.table_.resize(p.records.size() * sizeof(Record));
     if (!p.records.empty()) std::memcpy(f.table_.data(), p.records.data(), f.table_.size());
     if (index_dir && p.bindings >= min_indexed) {
         struct stat after {};
         // Store only what was read from an unchanged file.
-        if (::fstat(f.fd_, &after) == 0 && FileIdentity::of(after) == id)
+        if (::fstat(file.fd(), &after) == 0 && FileIdentity::of(after) == id)
             (void)index_dir->store("bindings", format_version, path, id, f.table_);
     }
+    f.fd_ = file.release();
     return f;
 }
 
@@ -335,15 +323,8 @@ Result<std::vector<BindingHit>> BindingsFile::lookup(const Certificate& cert) co
 
 Result<BindingsFile::Report> BindingsFile::check(const std::string& path, std::size_t limit) {
     Report rep;
-    struct stat st {};
-    const int fd = CG_TRY(open_protected_file(path, st));
-    struct Closer {
-        int fd;
-        ~Closer() { ::close(fd); }
-    } closer{fd};
-    if (static_cast<std::uint64_t>(st.st_size) > max_file)
-        return Error(Code::config_file, path + ": is larger than " + std::to_string(max_file) + " bytes");
-    const std::string text = CG_TRY(read_fd(fd, path, static_cast<std::size_t>(st.st_size)));
+    const ProtectedFile file = CG_TRY(ProtectedFile::open(path, max_file));
+    const std::string text = CG_TRY(file.read());
     std::map<std::string, std::set<std::string>> users_by_key;
     std::map<std::string, unsigned> first_line;
     (void)for_each_line(text, [&](unsigned n, std::size_t, std::string_view line) -> Status {

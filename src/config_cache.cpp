@@ -98,36 +98,20 @@ std::optional<Config> decode(std::shared_ptr<const MappedIndex> mapped, const st
 }  // namespace
 
 Result<Config> load_config(const std::string& path, const std::optional<std::string>& index_dir) {
-    struct stat st {};
-    const int fd = CG_TRY(open_protected_file(path, st));
-    struct Closer {
-        int fd;
-        ~Closer() { ::close(fd); }
-    } closer{fd};
-    if (static_cast<std::uint64_t>(st.st_size) > max_config)
-        return Error(Code::config_file, path + ": is larger than " + std::to_string(max_config) + " bytes");
-    const FileIdentity id = FileIdentity::of(st);
+    const ProtectedFile file = CG_TRY(ProtectedFile::open(path, max_config));
+    const FileIdentity id = FileIdentity::of(file.stat());
     std::optional<IndexDir> dir;
     if (index_dir) dir.emplace(*index_dir);
     if (dir)
         if (std::shared_ptr<const MappedIndex> mapped = dir->open("config", format_version, path, id))
             if (auto c = decode(std::move(mapped), path)) return std::move(*c);
 
-    std::string text(static_cast<std::size_t>(st.st_size), '\0');
-    std::size_t got = 0;
-    while (got < text.size()) {
-        const ssize_t r = ::pread(fd, text.data() + got, text.size() - got, static_cast<off_t>(got));
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) return Error(Code::config_io, path + ": cannot read: " + std::strerror(errno));
-        if (r == 0) break;
-        got += static_cast<std::size_t>(r);
-    }
-    text.resize(got);
+    const std::string text = CG_TRY(file.read());
     std::vector<detail::LineSpan> spans;
     Config c = CG_TRY(detail::parse_config(text, path, &spans));
     if (dir && c.mapping.rules.size() >= config_cache_min_rules) {
         struct stat after {};
-        if (::fstat(fd, &after) == 0 && FileIdentity::of(after) == id && got == id.size)
+        if (::fstat(file.fd(), &after) == 0 && FileIdentity::of(after) == id)
             if (auto payload = encode(text, c, path, spans)) (void)dir->store("config", format_version, path, id, *payload);
     }
     return c;

@@ -95,21 +95,42 @@ Result<int> open_protected_file(const std::string& path, struct stat& st) {
     return fd;
 }
 
+Result<ProtectedFile> ProtectedFile::open(const std::string& path, std::size_t max_size) {
+    struct stat st {};
+    ProtectedFile f(path, CG_TRY(open_protected_file(path, st)), st);
+    if (static_cast<std::uint64_t>(st.st_size) > max_size)
+        return Error(Code::config_file, path + ": is larger than " + std::to_string(max_size) + " bytes");
+    return f;
+}
+
+ProtectedFile::~ProtectedFile() {
+    if (fd_ >= 0) ::close(fd_);
+}
+
+Result<std::string> ProtectedFile::read() const {
+    const auto size = static_cast<std::size_t>(st_.st_size);
+    std::string out(size, '\0');
+    std::size_t got = 0;
+    while (got < size) {
+        const ssize_t n = ::pread(fd_, out.data() + got, size - got, static_cast<off_t>(got));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return Error(Code::config_io, path_ + ": cannot read: " + std::generic_category().message(errno));
+        if (n == 0) return Error(Code::config_io, path_ + ": changed while it was read");
+        got += static_cast<std::size_t>(n);
+    }
+    return out;
+}
+
 Result<std::string> read_protected_file(const std::string& path, std::size_t max_size) {
     auto sys = [&](Code c, std::string_view what) {
         return Error(c, path + ": " + std::string(what) + ": " + std::generic_category().message(errno));
     };
-    struct stat st {};
-    const int fd = CG_TRY(open_protected_file(path, st));
-    struct FdCloser {
-        int fd;
-        ~FdCloser() { ::close(fd); }
-    } closer{fd};
-    if (static_cast<std::uint64_t>(st.st_size) > max_size)
-        return Error(Code::config_file, path + ": is larger than " + std::to_string(max_size) + " bytes");
-
+    const ProtectedFile file = CG_TRY(ProtectedFile::open(path, max_size));
+    const int fd = file.fd();
+    // Read to the end rather than to the size at open: a file that grew past
+    // max_size meanwhile is refused, not cut.
     std::string out;
-    out.resize(static_cast<std::size_t>(st.st_size));
+    out.resize(static_cast<std::size_t>(file.stat().st_size));
     std::size_t got = 0;
     for (;;) {
         if (got == out.size()) {

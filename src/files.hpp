@@ -25,6 +25,38 @@ Result<std::string> read_protected_file(const std::string& path, std::size_t max
 // closes it) and its fstat, for a file that is read later or in parts.
 Result<int> open_protected_file(const std::string& path, struct stat& st);
 
+// A file opened and checked as open_protected_file does, refused
+// (Code::config_file) when larger than `max_size` bytes; closed with the object.
+class ProtectedFile {
+public:
+    static Result<ProtectedFile> open(const std::string& path, std::size_t max_size);
+
+    // Its bytes as at open(): Code::config_io when it cannot be read or is
+    // shorter now ("changed while it was read").
+    Result<std::string> read() const;
+
+    int fd() const noexcept { return fd_; }
+    const struct stat& stat() const noexcept { return st_; }
+    // Hands the descriptor to the caller, who closes it.
+    int release() noexcept {
+        const int fd = fd_;
+        fd_ = -1;
+        return fd;
+    }
+
+    ProtectedFile(ProtectedFile&& o) noexcept : path_(std::move(o.path_)), fd_(o.release()), st_(o.st_) {}
+    ProtectedFile& operator=(ProtectedFile&&) = delete;
+    ProtectedFile(const ProtectedFile&) = delete;
+    ProtectedFile& operator=(const ProtectedFile&) = delete;
+    ~ProtectedFile();
+
+private:
+    ProtectedFile(std::string path, int fd, const struct stat& st) : path_(std::move(path)), fd_(fd), st_(st) {}
+    std::string path_;
+    int fd_;
+    struct stat st_;
+};
+
 // The same ownership and permission checks for a file that is used but not
 // read here (the PKCS#11 module, which is loaded as code into login
 // processes), and for every directory above it: owned by root or the effective
