@@ -25,6 +25,10 @@
 // changed while the store was loading. The trust store itself is loaded only
 // on a miss, so a login with a remembered result reads no CRL at all.
 //
+// Revocation sources other than configured CRL files (OCSP responses,
+// downloaded CRLs: not built yet, TrustStore refuses them) must, when they
+// come, join the key and the window, or make validate() remember nothing.
+//
 // What this trusts: the index directory (owned by root or the user, writable
 // by nobody else; entries 0600, the key repeated inside). Whoever can write
 // there can already replace the config's derived indexes; a directory that
