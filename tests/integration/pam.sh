@@ -458,6 +458,38 @@ acct_svc acct-badarg "config=$GOOD" frobnicate
 login acct-badarg -a "$PIN" alice authenticate acct_mgmt
 acct_expect "account check with an unknown module argument: PAM_SERVICE_ERR" PAM_SERVICE_ERR ""
 
+# The helper's account mode spoken to directly (the frame protocol of
+# pam/protocol.hpp): no fixture badge can log in with a certificate that has
+# since expired, so this is where cert_expired (PAM_ACCT_EXPIRED in the module)
+# and the expiry fields are checked.
+helper_account() {  # CERT.pem -> the result frame's JSON on stdout
+    openssl x509 -in "$1" -outform DER | python3 -c '
+import json, socket, struct, subprocess, sys
+der = sys.stdin.buffer.read()
+a, b = socket.socketpair()
+p = subprocess.Popen([sys.argv[1]], stdin=b, stdout=b, stderr=subprocess.DEVNULL)
+b.close()
+req = json.dumps({"config": sys.argv[2], "mode": "account", "cert_der": der.hex()}).encode()
+a.sendall(struct.pack("<BI", 1, len(req)) + req)
+f = a.makefile("rb")
+while True:
+    h = f.read(5)
+    if len(h) < 5: sys.exit("no result")
+    t, n = struct.unpack("<BI", h)
+    body = f.read(n)
+    if t == 15: print(body.decode()); break
+p.wait(10)' "$HELPER" "$GOOD"
+}
+res=$(helper_account "$FIX/certs/expired.pem" 2>&1 || true)
+check "account mode: an expired login certificate is cert_expired, as a verdict (PAM_ACCT_EXPIRED)" \
+    bash -c 'python3 -c "import json,sys; j=json.loads(sys.argv[1]); sys.exit(not (j[\"code\"]==\"cert_expired\" and j[\"verdict\"] is True))" "$1"' _ "$res"
+res=$(helper_account "$FIX/certs/alice-ec256.pem" 2>&1 || true)
+check "account mode: a valid certificate is ok, with its notAfter and login.warn_expiry for the warning" \
+    bash -c 'python3 -c "import json,sys; j=json.loads(sys.argv[1]); sys.exit(not (j[\"code\"]==\"ok\" and j[\"not_after\"]>0 and j[\"warn_expiry_s\"]>0))" "$1"' _ "$res"
+res=$(helper_account "$FIX/certs/revoked.pem" 2>&1 || true)
+check "account mode: a revoked certificate is cert_revoked, as a verdict" \
+    bash -c 'python3 -c "import json,sys; j=json.loads(sys.argv[1]); sys.exit(not (j[\"code\"]==\"cert_revoked\" and j[\"verdict\"] is True))" "$1"' _ "$res"
+
 # ------------------------------------------------------------ validation cache
 # mapping.index_dir holds the path checks of earlier logins (validation_cache.hpp):
 # a second login reuses them, and a CRL replaced in between is seen at once.
