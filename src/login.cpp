@@ -46,6 +46,14 @@ std::string pin_message(const Error& e) {
     }
 }
 
+// Ends a login or PIN change with a refusal: the code and its detail.
+LoginOutcome refused(LoginOutcome& out, Code c, std::string detail) {
+    out.code = c;
+    out.detail = std::move(detail);
+    return out;
+}
+LoginOutcome refused(LoginOutcome& out, const Error& e) { return refused(out, e.code(), e.detail()); }
+
 // The configured module (checked like a trusted file: it runs as code in
 // this process) and the token.uri filter.
 Result<std::pair<std::shared_ptr<p11::Module>, std::optional<p11::Uri>>> open_module(const Config& config) {
@@ -62,25 +70,19 @@ Result<std::pair<std::shared_ptr<p11::Module>, std::optional<p11::Uri>>> open_mo
 LoginOutcome run_login(const Config& config, const LoginRequest& req, Person& person, const Accounts& accounts,
                        const Clock& clock) {
     LoginOutcome out;
-    auto fail = [&](Code c, std::string detail) {
-        out.code = c;
-        out.detail = std::move(detail);
-        return out;
-    };
-    auto fail_error = [&](const Error& e) { return fail(e.code(), e.detail()); };
 
     // 0. Policy that needs no card.
     const auto& services = config.login.services;
     if (!services.empty() && std::find(services.begin(), services.end(), req.service) == services.end())
-        return fail(Code::login_service, "service \"" + req.service + "\" is not in login.services");
+        return refused(out, Code::login_service, "service \"" + req.service + "\" is not in login.services");
 
     // Loads the trust store only when a certificate's path checks are not
     // remembered from an earlier login (validation_cache.hpp).
     Validator validator(config.trust, config.mapping.index_dir);
     auto mapper = Mapper::create(config.mapping, config.path, accounts);
-    if (!mapper) return fail_error(mapper.error());
+    if (!mapper) return refused(out, mapper.error());
     auto opened = open_module(config);
-    if (!opened) return fail_error(opened.error());
+    if (!opened) return refused(out, opened.error());
     auto& [module, filter] = *opened;
 
     // 1. Tokens, waiting for one when asked to.
@@ -89,7 +91,7 @@ LoginOutcome run_login(const Config& config, const LoginRequest& req, Person& pe
     std::vector<p11::TokenInfo> tokens;
     for (bool told = false;;) {
         auto slots = module->slots(true);
-        if (!slots) return fail_error(slots.error());
+        if (!slots) return refused(out, slots.error());
         tokens.clear();
         for (const auto& s : *slots)
             if (s.token && s.token->initialized() && (!filter || filter->matches(*s.token))) tokens.push_back(*s.token);
@@ -101,7 +103,7 @@ LoginOutcome run_login(const Config& config, const LoginRequest& req, Person& pe
     }
     if (tokens.empty()) {
         out.no_badge = true;
-        return fail(Code::p11_no_token, "no badge is present");
+        return refused(out, Code::p11_no_token, "no badge is present");
     }
 
     // 2. Every certificate, validated and mapped before any PIN is asked.
@@ -109,9 +111,9 @@ LoginOutcome run_login(const Config& config, const LoginRequest& req, Person& pe
     std::vector<Found> found;
     for (const auto& t : tokens) {
         auto session = p11::Session::open(module, t.slot);
-        if (!session) return fail_error(session.error());
+        if (!session) return refused(out, session.error());
         auto objects = session->objects(p11::ObjectClass::certificate);
-        if (!objects) return fail_error(objects.error());
+        if (!objects) return refused(out, objects.error());
         sessions.push_back(std::move(*session));
         person.progress();
         for (auto& o : *objects) {
@@ -131,7 +133,7 @@ LoginOutcome run_login(const Config& config, const LoginRequest& req, Person& pe
             }
             f.cert.emplace(std::move(*cert));
             auto verdict = validator.validate(*f.cert, Purpose::login, config.purpose(Purpose::login), clock);
-            if (!verdict) return fail_error(verdict.error());
+            if (!verdict) return refused(out, verdict.error());
             const Verdict& v = *verdict;
             if (!v.ok()) {
                 f.code = v.code;
@@ -149,7 +151,7 @@ LoginOutcome run_login(const Config& config, const LoginRequest& req, Person& pe
     }
     if (found.empty()) {
         out.no_badge = true;
-        return fail(Code::p11_no_object, "the badge holds no certificate");
+        return refused(out, Code::p11_no_object, "the badge holds no certificate");
     }
     std::vector<const Found*> eligible;
     for (const auto& f : found)
@@ -159,7 +161,7 @@ LoginOutcome run_login(const Config& config, const LoginRequest& req, Person& pe
         if (first.cert) describe_cert(out, first.token, *first.cert);
         // Say why, before any other module asks for a password: no PIN was asked.
         person.error("This badge cannot log you in: " + std::string(describe(first.code)) + ".");
-        return fail(first.code, first.detail);
+        return refused(out, first.code, first.detail);
     }
 
     // 3. One certificate: the only eligible one, or the person's choice.
@@ -169,8 +171,8 @@ LoginOutcome run_login(const Config& config, const LoginRequest& req, Person& pe
         for (const Found* f : eligible)
             labels.push_back(f->token.label + ": " + f->cert->subject() + " -> " + f->identity->account);
         auto pick = person.choose("More than one badge certificate can log you in:", labels);
-        if (!pick) return fail_error(pick.error());
-        if (!*pick || **pick >= eligible.size()) return fail(Code::login_cancelled, "no certificate was chosen");
+        if (!pick) return refused(out, pick.error());
+        if (!*pick || **pick >= eligible.size()) return refused(out, Code::login_cancelled, "no certificate was chosen");
         chosen = eligible[**pick];
     }
     describe_cert(out, chosen->token, *chosen->cert);
@@ -182,13 +184,13 @@ LoginOutcome run_login(const Config& config, const LoginRequest& req, Person& pe
     // 4. The PIN, after reading its state.
     person.progress();
     auto t = session.token_info();
-    if (!t) return fail_error(t.error());
+    if (!t) return refused(out, t.error());
     if (t->pin_locked()) {
         person.error(pin_message(Error(Code::p11_pin_locked, "")));
-        return fail(Code::p11_pin_locked, "badge PIN is locked");
+        return refused(out, Code::p11_pin_locked, "badge PIN is locked");
     }
     if (!t->login_required())
-        return fail(Code::p11_pin_required,
+        return refused(out, Code::p11_pin_required,
                     "the badge does not require a PIN (no CKF_LOGIN_REQUIRED): a login needs the PIN as a second factor");
     if (t->pin_final_try()) person.info("Careful: this is the last try before the badge PIN locks.");
     else if (t->pin_count_low()) person.info("Careful: few tries are left before the badge PIN locks.");
@@ -207,11 +209,11 @@ LoginOutcome run_login(const Config& config, const LoginRequest& req, Person& pe
         asked = true;
         if (!logged_in && (req.first_pass_only || logged_in.code() != Code::p11_pin_incorrect)) {
             if (auto m = pin_message(logged_in.error()); !m.empty()) person.error(m);
-            return fail_error(logged_in.error());
+            return refused(out, logged_in.error());
         }
         if (!logged_in) person.error(pin_message(logged_in.error()));
     } else if (req.first_pass_only) {
-        return fail(Code::p11_pin_required, "use_first_pass: no PIN was given by an earlier module");
+        return refused(out, Code::p11_pin_required, "use_first_pass: no PIN was given by an earlier module");
     }
     if (!asked || !logged_in) {
         if (t->protected_auth_path()) {
@@ -219,25 +221,25 @@ LoginOutcome run_login(const Config& config, const LoginRequest& req, Person& pe
             logged_in = login_with(nullptr);
         } else {
             auto pin = person.ask_secret("PIN for " + t->label + ": ");
-            if (!pin) return fail_error(pin.error());
-            if (!*pin) return fail(Code::login_cancelled, "no PIN was entered");
+            if (!pin) return refused(out, pin.error());
+            if (!*pin) return refused(out, Code::login_cancelled, "no PIN was entered");
             logged_in = login_with(&**pin);
             (*pin)->clear();
         }
         if (!logged_in) {
             if (auto m = pin_message(logged_in.error()); !m.empty()) person.error(m);
             if (logged_in.code() == Code::p11_pin_invalid) person.error("The PIN is empty or not valid for this badge.");
-            return fail_error(logged_in.error());
+            return refused(out, logged_in.error());
         }
     }
 
     // 5. Proof of possession, bound to this login.
     person.progress();
     auto key = session.find_private_key_for(chosen->object);
-    if (!key) return fail_error(key.error());
+    if (!key) return refused(out, key.error());
     auto proof = prove_possession(session, *key, *chosen->cert, Purpose::login, req.host, req.service, clock);
     (void)session.logout();  // best effort: the session closes next anyway
-    if (!proof) return fail_error(proof.error());
+    if (!proof) return refused(out, proof.error());
 
     out.cert_der = chosen->cert->der();
     out.code = Code::ok;
@@ -247,37 +249,31 @@ LoginOutcome run_login(const Config& config, const LoginRequest& req, Person& pe
 
 LoginOutcome run_change_pin(const Config& config, const LoginRequest& req, Person& person) {
     LoginOutcome out;
-    auto fail = [&](Code c, std::string detail) {
-        out.code = c;
-        out.detail = std::move(detail);
-        return out;
-    };
-    auto fail_error = [&](const Error& e) { return fail(e.code(), e.detail()); };
     auto opened = open_module(config);
-    if (!opened) return fail_error(opened.error());
+    if (!opened) return refused(out, opened.error());
     auto& [module, filter] = *opened;
     auto slots = module->slots(true);
-    if (!slots) return fail_error(slots.error());
+    if (!slots) return refused(out, slots.error());
     std::vector<p11::TokenInfo> tokens;
     for (const auto& sl : *slots)
         if (sl.token && sl.token->initialized() && (!filter || filter->matches(*sl.token))) tokens.push_back(*sl.token);
     if (tokens.empty()) {
         out.no_badge = true;
-        return fail(Code::p11_no_token, "no badge is present");
+        return refused(out, Code::p11_no_token, "no badge is present");
     }
     const p11::TokenInfo* t = &tokens.front();
     if (tokens.size() > 1) {
         std::vector<std::string> labels;
         for (const auto& x : tokens) labels.push_back(x.label + " (serial " + x.serial + ")");
         auto pick = person.choose("Which badge?", labels);
-        if (!pick) return fail_error(pick.error());
-        if (!*pick || **pick >= tokens.size()) return fail(Code::login_cancelled, "no badge was chosen");
+        if (!pick) return refused(out, pick.error());
+        if (!*pick || **pick >= tokens.size()) return refused(out, Code::login_cancelled, "no badge was chosen");
         t = &tokens[**pick];
     }
     out.token_label = t->label;
     out.token_serial = t->serial;
     auto session = p11::Session::open_rw(module, t->slot);
-    if (!session) return fail_error(session.error());
+    if (!session) return refused(out, session.error());
     person.progress();
 
     auto ask = [&](const std::string& prompt) -> Result<SecretBuffer> {
@@ -288,14 +284,14 @@ LoginOutcome run_change_pin(const Config& config, const LoginRequest& req, Perso
     const bool locked = t->pin_locked();
     if (locked) person.info("The PIN of " + t->label + " is locked: unblock it with its PUK.");
     auto first = locked ? ask("PUK for " + t->label + ": ") : ask("Current PIN for " + t->label + ": ");
-    if (!first) return fail_error(first.error());
+    if (!first) return refused(out, first.error());
     auto fresh = ask("New PIN: ");
-    if (!fresh) return fail_error(fresh.error());
+    if (!fresh) return refused(out, fresh.error());
     auto again = ask("Repeat new PIN: ");
-    if (!again) return fail_error(again.error());
+    if (!again) return refused(out, again.error());
     if (!fresh->equals(*again)) {
         person.error("The new PINs differ; nothing was changed.");
-        return fail(Code::p11_pin_invalid, "the new PINs differ");
+        return refused(out, Code::p11_pin_invalid, "the new PINs differ");
     }
     (void)req;
     person.progress();
@@ -306,7 +302,7 @@ LoginOutcome run_change_pin(const Config& config, const LoginRequest& req, Perso
     if (!done) {
         if (auto m = pin_message(done.error()); !m.empty()) person.error(m);
         if (done.code() == Code::p11_pin_invalid) person.error("The new PIN is not valid for this badge.");
-        return fail_error(done.error());
+        return refused(out, done.error());
     }
     person.info(locked ? "The badge PIN is unblocked and set." : "The badge PIN is changed.");
     out.code = Code::ok;
