@@ -53,6 +53,13 @@ public:
         if (r.type != Frame::secret) return Error(Code::io, "unexpected frame");
         return std::optional<SecretBuffer>(std::move(r.payload));
     }
+    Result<std::optional<std::string>> ask_text(const std::string& prompt) override {
+        if (!write_frame(out, Frame::ask_text, prompt)) return Error(Code::io, "module gone");
+        auto r = CG_TRY(read_frame(in));
+        if (r.type == Frame::cancel) return std::optional<std::string>();
+        if (r.type != Frame::answer) return Error(Code::io, "unexpected frame");
+        return std::optional<std::string>(r.text());
+    }
     void info(const std::string& text) override { (void)write_frame(out, Frame::info, text); }
     void error(const std::string& text) override { (void)write_frame(out, Frame::error, text); }
     Result<std::optional<std::size_t>> choose(const std::string& title, const std::vector<std::string>& choices) override {

@@ -300,6 +300,15 @@ bool relay(pam_handle_t* pamh, const Received& f, int fd) {
         }
         return ok;
     }
+    case Frame::ask_text: {
+        char* resp = nullptr;
+        const int rc = pam_prompt(pamh, PAM_PROMPT_ECHO_ON, &resp, "%s", printable(f.text()).c_str());
+        // A name, not a secret; bounded so the helper reads a short frame.
+        const bool ok = rc == PAM_SUCCESS && resp && std::strlen(resp) <= 256;
+        const bool sent = ok ? write_frame(fd, Frame::answer, resp, std::strlen(resp)) : write_frame(fd, Frame::cancel, "");
+        free(resp);
+        return sent;
+    }
     case Frame::choose: {
         Json j = Json::parse(f.text(), nullptr, false);
         if (j.is_discarded() || !j.contains("choices")) return write_frame(fd, Frame::cancel, "");

@@ -22,6 +22,7 @@ enum class Frame : std::uint8_t {
     secret = 3,         // secret: the answer to ask_secret
     cancel = 4,         // the person cancelled the last question
     choice = 5,         // decimal index answering choose
+    answer = 6,         // text answering ask_text
     // helper -> module
     info = 10,          // text to show
     error = 11,         // error text to show
@@ -30,6 +31,7 @@ enum class Frame : std::uint8_t {
     progress = 14,      // still working (resets the module's watchdog)
     result = 15,        // JSON: the outcome (code, detail, ...; for "account": verdict, not_after, warn_expiry_s)
     limits = 16,        // JSON: timeout_ms, wait_ms — the helper's first frame once its config is loaded
+    ask_text = 17,      // prompt (echo on): the user-name hint
 };
 
 // How long the module waits for the helper's first frame (it loads the

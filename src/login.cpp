@@ -153,6 +153,30 @@ LoginOutcome run_login(const Config& config, const LoginRequest& req, Person& pe
         out.no_badge = true;
         return refused(out, Code::p11_no_object, "the badge holds no certificate");
     }
+    // 2b. No user named and a certificate that maps to several accounts
+    // (and none that maps to one): ask which account, still before any PIN.
+    // The answer only selects: map() accepts it only among the certificate's
+    // own candidates, so a name typed here reaches no other account.
+    auto has = [&](Code c) { return std::any_of(found.begin(), found.end(), [c](const Found& f) { return f.code == c; }); };
+    if (!req.user && !has(Code::ok) && has(Code::map_ambiguous)) {
+        auto hint = person.ask_text("This badge can log in to more than one account. User name: ");
+        if (!hint) return refused(out, hint.error());
+        // No answer leaves the refusals as they are (map_ambiguous, said below).
+        const std::string name = hint->value_or("");
+        const std::string why = name.empty() ? std::string() : account_name_problem(name);
+        for (auto& f : found) {
+            if (name.empty() || f.code != Code::map_ambiguous) continue;
+            if (!why.empty()) {
+                f.code = Code::map_other_user;
+                f.detail = "the user name given is not an account name: " + why;
+                continue;
+            }
+            MapResult m = mapper->map(*f.cert, Purpose::login, std::string_view(name));
+            f.code = m.code;
+            f.detail = m.detail;
+            if (m.ok()) f.identity = std::move(m.identity);
+        }
+    }
     std::vector<const Found*> eligible;
     for (const auto& f : found)
         if (f.code == Code::ok) eligible.push_back(&f);

@@ -15,6 +15,9 @@
 //     through a Validator (validation_cache.hpp): the trust store is loaded
 //     only for a certificate whose path checks are not remembered, so a
 //     broken trust file is reported at the first certificate, not before.
+//     No user named and certificates that map only ambiguously: the person
+//     is asked for a user name (echo on), which selects among the accounts
+//     the certificate already maps to; still no PIN.
 //  3. one eligible certificate is used; several -> the person chooses by number.
 //  4. PIN state before C_Login: locked -> refuse; final try / count low -> say
 //     so. PIN from the front end (its first_pass), else the PIN pad, else a
@@ -47,6 +50,9 @@ public:
     virtual ~Person() = default;
     // A secret answer (the PIN), echo off. nullopt when the person cancelled.
     virtual Result<std::optional<SecretBuffer>> ask_secret(const std::string& prompt) = 0;
+    // A short answer shown as it is typed (the user-name hint). nullopt when
+    // the person cancelled or the front end cannot ask.
+    virtual Result<std::optional<std::string>> ask_text(const std::string& prompt) = 0;
     virtual void info(const std::string& text) = 0;
     virtual void error(const std::string& text) = 0;
     // Index into `choices` (0-based), or nullopt when cancelled.

@@ -331,8 +331,24 @@ check "the same label reaches the audit line without control bytes" \
 NORULES=1 badge unmapped "pkcs11:token=alice-ec256" "$(rule 'CN=Other Issuing CA,O=Other Corp' '{subject.uid}')"
 login unmapped -a "$PIN" "" authenticate
 expect "a badge no rule maps (rule for another issuer) is refused" PAM_AUTH_ERR map_unmapped "$NO_PROMPT"
-login ambiguous -a "$PIN" "" authenticate
-expect "a badge mapping to two accounts, no user named: refused as ambiguous" PAM_AUTH_ERR map_ambiguous "$NO_PROMPT"
+HINT="prompt_echo_on: This badge can log in to more than one account. User name: "
+login ambiguous -a "" "" authenticate
+expect "a badge mapping to two accounts, no user named: the user name is asked; none given refuses as ambiguous, no PIN asked" \
+    PAM_AUTH_ERR map_ambiguous "$HINT" '!prompt_echo_off'
+login ambiguous -a @cancel "" authenticate
+expect "ambiguous badge: a cancelled user-name question refuses as ambiguous, no PIN asked" PAM_AUTH_ERR map_ambiguous \
+    "$HINT" '!prompt_echo_off'
+login ambiguous -a bob -a "$PIN" "" authenticate
+expect "ambiguous badge: the user name given (bob, a candidate) selects the account, then the PIN" PAM_SUCCESS ok \
+    "$HINT" "prompt_echo_off: PIN for alice-ec256: " "PAM_USER: bob"
+login ambiguous -a root -a "$PIN" "" authenticate
+expect "ambiguous badge: a user name that is not a candidate (root) is refused before any PIN" PAM_AUTH_ERR \
+    map_other_user "$HINT" '!prompt_echo_off' "PAM_USER: (unset)"
+login ambiguous -a 'alice)(uid=*' -a "$PIN" "" authenticate
+expect "ambiguous badge: a user name with filter characters is refused before any PIN" PAM_AUTH_ERR map_other_user \
+    "$HINT" '!prompt_echo_off'
+login alice-ec256 -a "$PIN" "" authenticate
+expect "a badge mapping to one account, no user named: no user-name question" PAM_SUCCESS ok '!prompt_echo_on'
 login alice-ec256 -a "$PIN" bob authenticate
 expect "alice's badge for user bob is refused" PAM_AUTH_ERR map_other_user "$NO_PROMPT"
 NORULES=1 badge root "pkcs11:token=alice-ec256" "$(rule "$ISSUING_DN" root)"
