@@ -93,7 +93,8 @@ int send_result(const LoginOutcome& o) {
                  {"cert_sha256", o.cert_sha256},
                  {"cert_der", to_hex(o.cert_der)},
                  {"strength", o.strength},
-                 {"source", o.source}});
+                 {"source", o.source},
+                 {"pin_change_required", o.pin_change_required}});
 }
 
 LoginOutcome failed(Code c, std::string detail) {

@@ -51,6 +51,10 @@ using Json = nlohmann::json;
 namespace {
 
 constexpr const char* data_cert = "cardgate-cert-der";
+// Set by a badge login whose badge says its PIN must be changed; the account
+// check then answers PAM_NEW_AUTHTOK_REQD, and a PIN change clears it.
+constexpr const char* data_pin_change = "cardgate-pin-change";
+char pin_change_marker;
 constexpr int grace_ms = 2000;
 
 struct Args {
@@ -499,6 +503,8 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t* pamh, int, int argc, const char
         }
         auto* der = new std::vector<std::uint8_t>(from_hex(o.fields.value("cert_der", std::string())));
         if (pam_set_data(pamh, data_cert, der, free_der) != PAM_SUCCESS) delete der;
+        if (o.fields.value("pin_change_required", false))
+            (void)pam_set_data(pamh, data_pin_change, &pin_change_marker, nullptr);
     }
     audit(pamh, o, rc, user.value_or(account));
     if (a.debug) pam_syslog(pamh, LOG_DEBUG, "cardgate: pam code %d (%s)", rc, pam_strerror(pamh, rc));
@@ -546,6 +552,13 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t* pamh, int, int argc, const char** 
         std::strftime(when, sizeof when, "%Y-%m-%d", &tm);
         pam_info(pamh, "Your badge certificate expires on %s: ask for a new one.", when);
     }
+    // An initial or expired badge PIN (CKF_USER_PIN_TO_BE_CHANGED): the
+    // application runs the password stack next (pam_sm_chauthtok).
+    const void* change = nullptr;
+    if (pam_get_data(pamh, data_pin_change, &change) == PAM_SUCCESS && change) {
+        pam_info(pamh, "Your badge PIN must be changed now.");
+        return PAM_NEW_AUTHTOK_REQD;
+    }
     return PAM_SUCCESS;
 } catch (...) {
     return PAM_SERVICE_ERR;
@@ -560,6 +573,7 @@ PAM_EXTERN int pam_sm_chauthtok(pam_handle_t* pamh, int flags, int argc, const c
     int rc = pam_code(o.code, o.no_badge);
     if (o.code == Code::p11_pin_incorrect) rc = PAM_AUTHTOK_RECOVERY_ERR;
     else if (o.code == Code::p11_pin_invalid || o.code == Code::login_cancelled) rc = PAM_AUTHTOK_ERR;
+    if (rc == PAM_SUCCESS) (void)pam_set_data(pamh, data_pin_change, nullptr, nullptr);
     pam_syslog(pamh, rc == PAM_SUCCESS ? LOG_NOTICE : LOG_WARNING,
                "cardgate: outcome=%s purpose=pin-change reason=%s user=\"%s\" service=\"%s\" token_serial=\"%s\" detail=\"%s\"",
                rc == PAM_SUCCESS ? "changed" : "refused", std::string(name(o.code)).c_str(),

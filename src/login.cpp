@@ -266,6 +266,7 @@ LoginOutcome run_login(const Config& config, const LoginRequest& req, Person& pe
     if (!proof) return refused(out, proof.error());
 
     out.cert_der = chosen->cert->der();
+    out.pin_change_required = t->pin_to_be_changed();
     out.code = Code::ok;
     out.detail = "badge login of " + out.account + " (" + out.strength + ", " + out.source + ")";
     return out;

@@ -81,6 +81,10 @@ struct LoginOutcome {
     std::string cert_subject, cert_issuer, cert_serial, cert_sha256;
     std::vector<std::uint8_t> cert_der;
     std::string strength, source;
+    // The badge says its PIN must be changed (CKF_USER_PIN_TO_BE_CHANGED: an
+    // initial or expired PIN). The login itself succeeds; the PAM account
+    // check then asks for a new PIN (PAM_NEW_AUTHTOK_REQD).
+    bool pin_change_required = false;
     bool ok() const noexcept { return code == Code::ok; }
 };
 

@@ -19,6 +19,7 @@
  *                        CKF_USER_PIN_FINAL_TRY, 3 → CKF_USER_PIN_LOCKED and C_Login
  *                        answers CKR_PIN_LOCKED even to the right PIN; a right PIN
  *                        before that resets the count
+ *   pin_to_be_changed    tokens claim CKF_USER_PIN_TO_BE_CHANGED (an initial or expired PIN)
  *   no_pss               CKM_RSA_PKCS_PSS is not offered and refused
  *   only_x509            of the RSA signature mechanisms only CKM_RSA_X_509 is offered
  *   slow_sign=MS         C_Sign sleeps MS milliseconds first
@@ -49,7 +50,7 @@ static _Atomic int removed; /* set by a successful C_Login under removed_after_l
 struct faults {
     int bad; /* an unknown name was given */
     int hang_sign, removed_sign, removed_after_login, corrupt_sign, hide_keys, hide_certs;
-    int pin_pad, pin_counter, no_pss, only_x509;
+    int pin_pad, pin_counter, pin_to_be_changed, no_pss, only_x509;
     int hostile_label, huge_attr, many_slots;
     long slow_sign_ms;
 };
@@ -69,6 +70,7 @@ static void parse_item(struct faults* f, const char* item) {
     FLAG(hide_certs)
     FLAG(pin_pad)
     FLAG(pin_counter)
+    FLAG(pin_to_be_changed)
     FLAG(no_pss)
     FLAG(only_x509)
     FLAG(hostile_label)
@@ -211,6 +213,7 @@ static CK_RV w_GetTokenInfo(CK_SLOT_ID slot, CK_TOKEN_INFO* info) {
     CK_RV rv = real->C_GetTokenInfo(slot, info);
     if (rv != CKR_OK) return rv;
     if (f.pin_pad) info->flags |= CKF_PROTECTED_AUTHENTICATION_PATH;
+    if (f.pin_to_be_changed) info->flags |= CKF_USER_PIN_TO_BE_CHANGED;
     if (f.hostile_label) {
         /* A label a hostile card might carry: a terminal escape (clear screen),
          * a newline and an invalid UTF-8 byte. */

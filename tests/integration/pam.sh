@@ -220,6 +220,16 @@ FAULTP11_FAULTS=pin_pad FAULTP11_PAD_PIN=$PIN login pinpad alice authenticate
 expect "PIN pad badge: no PIN prompt, the person is told to use the pad" PAM_SUCCESS ok \
     "info: Enter your PIN on the reader's PIN pad for alice-ec256." "$NO_PROMPT"
 
+MOD=$FAULTP11_MODULE badge pinchange "pkcs11:token=alice-ec256"
+FAULTP11_FAULTS=pin_to_be_changed login pinchange -a "$PIN" alice authenticate acct_mgmt
+expect "a badge whose PIN must be changed (CKF_USER_PIN_TO_BE_CHANGED) still logs in" PAM_SUCCESS ok \
+    "info: Your badge PIN must be changed now."
+check "a badge whose PIN must be changed: the account check asks for a new PIN (PAM_NEW_AUTHTOK_REQD)" \
+    grep -aqx "acct_mgmt: PAM_NEW_AUTHTOK_REQD" <<<"$out"
+login pinchange -a "$PIN" alice authenticate acct_mgmt
+check "the same badge without the flag: the account check passes (PAM_SUCCESS)" \
+    grep -aqx "acct_mgmt: PAM_SUCCESS" <<<"$out"
+
 SVC_RULES=$(rule "$ISSUING_DN" "{subject.uid}"; rule "$ISSUING_DN" bob)
 NORULES=1 badge ambiguous "pkcs11:token=alice-ec256" "$SVC_RULES"
 login ambiguous -a "$PIN" alice authenticate
