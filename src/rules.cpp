@@ -69,9 +69,13 @@ std::string engine_problem(std::string_view p) {
     };
     std::vector<Group> open;
     bool last_group_risky = false;  // the group just closed holds a quantifier or '|'
+    bool after_quantifier = false;  // the previous token was a quantifier
+    bool lazy_taken = false;        // ... already followed by its lazy '?'
     for (std::size_t i = 0; i < p.size(); ++i) {
         const char c = p[i];
         const bool after_group = i > 0 && p[i - 1] == ')';
+        const bool prev_quantifier = after_quantifier;
+        after_quantifier = false;
         if (c == '\\') {
             if (i + 1 < p.size() && p[i + 1] >= '1' && p[i + 1] <= '9')
                 return "back-references (\\1 ... \\9) are not allowed";
@@ -96,6 +100,20 @@ std::string engine_problem(std::string_view p) {
             continue;
         }
         const bool quantifier = c == '*' || c == '+' || c == '?' || c == '{';
+        if (quantifier && prev_quantifier) {
+            // libstdc++ takes "a**" or "a+{2}" as a repeated repetition ((a*)*):
+            // exponential backtracking, as a nested group (found by fuzzing).
+            // Only one lazy '?' may follow a quantifier.
+            if (c != '?' || lazy_taken)
+                return "a quantifier on a quantifier (such as \"a**\" or \"a+{2}\") can take exponential time; "
+                       "write one quantifier";
+            after_quantifier = lazy_taken = true;
+            continue;
+        }
+        if (quantifier) {
+            after_quantifier = true;
+            lazy_taken = false;
+        }
         if (c == '{') {
             const std::size_t close = p.find('}', i);
             // Without a closing brace libstdc++ still reads the count (and
@@ -109,6 +127,16 @@ std::string engine_problem(std::string_view p) {
                     digits = 0;
                 }
             }
+            // A well-formed count ({n}, {n,}, {n,m}) is one token: what
+            // follows its '}' follows a quantifier.
+            const std::size_t comma = body.find(',');
+            auto all_digits = [](std::string_view d) { return d.find_first_not_of("0123456789") == d.npos; };
+            const std::string_view low = body.substr(0, comma);
+            if (close != std::string_view::npos && !low.empty() && all_digits(low) &&
+                (comma == body.npos || all_digits(body.substr(comma + 1))))
+                i = close;
+            else
+                after_quantifier = false;  // a '{' that counts nothing
         }
         if (quantifier && after_group && last_group_risky && c != '?')
             return "a repeated group that itself repeats or alternates (such as \"(a|b)*\" or \"(a+)+\") can take "

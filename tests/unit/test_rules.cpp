@@ -89,7 +89,7 @@ BOOST_AUTO_TEST_SUITE(regex_syntax)
 
 BOOST_AUTO_TEST_CASE(valid_ecmascript_patterns_have_no_problem) {
     for (const char* p : {",OU=Engineering,O=Example Corp$", "^UID=[a-z]+,", "(?:Eng|Sales),O=", "(ineering)?,",
-                          "[ab]+c", "\\bx\\b", "a{2,4}", ""}) {
+                          "[ab]+c", "\\bx\\b", "a{2,4}", "", "a*?b", "a+?,", "a??", "a{2,}?b", "[*+]*", "\\**"}) {
         BOOST_TEST_INFO(p);
         BOOST_TEST(regex_problem(p) == "");
     }
@@ -100,7 +100,8 @@ BOOST_AUTO_TEST_CASE(valid_ecmascript_patterns_have_no_problem) {
 BOOST_AUTO_TEST_CASE(patterns_the_engine_cannot_be_trusted_with_are_problems) {
     for (const std::string& p : {"(a|a)*Z"s, "(a+)+"s, "(.|.)*="s, "(?:a|b)+c"s, "((ab)*c)*"s, "(x)\\1"s,
                                  "\\99999999999999999999"s, "a{99999999999999999999}"s, "a{4294967298}"s, "a{10000}"s,
-                                 "a{99999999999999999999"s, "x{1,99999999999999999999"s}) {
+                                 "a{99999999999999999999"s, "x{1,99999999999999999999"s, "I****,a**"s, "a*+"s,
+                                 "a+*"s, "a{2}*"s, "a{2,3}{2}"s, "a*??"s, "%****UMD"s}) {
         BOOST_TEST_INFO(p);
         BOOST_TEST(regex_problem(p) != "");
     }
