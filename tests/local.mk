@@ -21,6 +21,7 @@ include $(srcdir)/tests/fixtures/local.mk
 include $(srcdir)/tests/faultp11/local.mk
 include $(srcdir)/tests/unit/core.mk
 include $(srcdir)/tests/unit/trust.mk
+include $(srcdir)/tests/unit/revocation.mk
 include $(srcdir)/tests/unit/identity.mk
 include $(srcdir)/tests/unit/pkcs11.mk
 include $(srcdir)/tests/pam/local.mk

@@ -1,0 +1,1 @@
+#include "ocsp.hpp"
