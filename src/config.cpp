@@ -23,6 +23,7 @@
 #include "config_cache.hpp"
 #include "dn.hpp"
 #include "duration.hpp"
+#include "http_fetch.hpp"
 #include "rule_table.hpp"
 #include "rules.hpp"
 #include "template.hpp"
@@ -120,6 +121,10 @@ const PurposeConfig& default_purpose_config(Purpose p) {
 
 bool TrustConfig::checks_crl() const {
     return std::find(revocation.begin(), revocation.end(), RevocationSource::crl) != revocation.end();
+}
+
+bool TrustConfig::checks_ocsp() const {
+    return std::find(revocation.begin(), revocation.end(), RevocationSource::ocsp) != revocation.end();
 }
 
 const PurposeConfig& Config::purpose(Purpose p) const {
@@ -370,7 +375,9 @@ Status Parser::trust(const toml::table& root, TrustConfig& out) const {
     if (!t)
         return fail(Code::config_missing, root.source(), "trust",
                     "required: a [trust] section with at least one anchor, e.g. anchors = [\"/etc/cardgate/ca/root.pem\"]");
-    CG_TRY_VOID(only_keys(*t, "trust", {"anchors", "intermediates", "crls", "revocation", "on_unknown"}));
+    CG_TRY_VOID(only_keys(*t, "trust", {"anchors", "intermediates", "crls", "revocation", "on_unknown", "fetch_crls",
+                                        "ocsp_responder", "ocsp_nonce", "ocsp_max_age", "max_staleness",
+                                        "fetch_timeout", "crl_max_size", "cache_dir"}));
 
     for (std::string_view key : {"anchors", "intermediates", "crls"})
         if (const toml::node* n = t->get(key)) out.origin.emplace(std::string(key), where(n->source()));
@@ -381,23 +388,50 @@ Status Parser::trust(const toml::table& root, TrustConfig& out) const {
         return fail(Code::config_missing, t->get("anchors") ? t->get("anchors")->source() : t->source(),
                     "trust.anchors", "at least one trust anchor file (PEM) is required");
 
+    if (auto b = CG_TRY(boolean(*t, "trust", "fetch_crls"))) out.fetch_crls = *b;
+    if (auto b = CG_TRY(boolean(*t, "trust", "ocsp_nonce"))) out.ocsp_nonce = *b;
+    if (auto u = CG_TRY(string(*t, "trust", "ocsp_responder"))) {
+        if (!is_fetchable_url(u->value))
+            return fail(Code::config_value, *u->node, "trust.ocsp_responder",
+                        quote(u->value) + " is not an http:// or https:// URL with a host");
+        out.ocsp_responder = u->value;
+    }
+    if (auto d = CG_TRY(duration(*t, "trust", "ocsp_max_age", false))) out.ocsp_max_age = *d;
+    if (auto d = CG_TRY(duration(*t, "trust", "max_staleness", true))) out.max_staleness = *d;
+    if (auto d = CG_TRY(duration(*t, "trust", "fetch_timeout", false))) {
+        if (*d > std::chrono::minutes(5))
+            return fail(Code::config_value, *t->get("fetch_timeout"), "trust.fetch_timeout",
+                        "must be at most \"5m\" (a login waits for it)");
+        out.fetch_timeout = *d;
+    }
+    if (const toml::node* n = t->get("crl_max_size")) {
+        if (!n->is_integer()) return wrong_type(*n, "trust.crl_max_size", "an integer (bytes)");
+        const std::int64_t v = n->as_integer()->get();
+        if (v < 1024 || v > (std::int64_t{4} << 30))
+            return fail(Code::config_value, *n, "trust.crl_max_size",
+                        std::to_string(v) + " is out of range (1024 to 4294967296 bytes)");
+        out.crl_max_size = static_cast<std::uint64_t>(v);
+    }
+    if (auto d = CG_TRY(path_value(*t, "trust", "cache_dir"))) out.cache_dir = *d;
+
     auto rev = CG_TRY(string(*t, "trust", "revocation"));
+    const bool have_crls = !out.crls.empty() || out.fetch_crls;
     if (!rev) {
         // No silent default for a security control: turning revocation off
         // must be written down.
         return fail(Code::config_missing, t->source(), "trust.revocation",
-                    "required: \"crl\" to check certificates against trust.crls, or \"none\" to not check revocation");
+                    "required: \"crl\", \"ocsp\" or \"ocsp,crl\" to check revocation, or \"none\" to not check it");
     } else if (rev->value == "none") {
         out.revocation.clear();
-    } else if (rev->value == "crl") {
-        if (out.crls.empty())
+    } else if (rev->value == "crl" || rev->value == "ocsp,crl") {
+        if (!have_crls)
             return fail(Code::config_missing, *rev->node, "trust.revocation",
-                        "\"crl\" needs trust.crls to name at least one CRL file");
-        out.revocation = {RevocationSource::crl};
-    } else if (rev->value == "ocsp" || rev->value == "ocsp,crl") {
-        return fail(Code::config_value, *rev->node, "trust.revocation",
-                    quote(rev->value) + ": OCSP is not available in this version of cardgate; "
-                    "use \"crl\" (with trust.crls) or \"none\"");
+                        quote(rev->value) + " needs CRLs: trust.crls naming at least one CRL file, or "
+                        "trust.fetch_crls = true");
+        out.revocation = rev->value == "crl" ? std::vector{RevocationSource::crl}
+                                             : std::vector{RevocationSource::ocsp, RevocationSource::crl};
+    } else if (rev->value == "ocsp") {
+        out.revocation = {RevocationSource::ocsp};
     } else {
         return fail(Code::config_value, *rev->node, "trust.revocation",
                     quote(rev->value) + " is not allowed (use \"none\", \"crl\", \"ocsp\" or \"ocsp,crl\")");

@@ -20,6 +20,12 @@
 #include "purpose.hpp"
 #include "result.hpp"
 
+// Where revocation data is kept by default (Makefile.am sets it from
+// localstatedir; a build that does not, such as the fuzz targets, gets this).
+#ifndef CARDGATE_REVOCATION_DIR
+#define CARDGATE_REVOCATION_DIR CARDGATE_INDEX_DIR "/revocation"
+#endif
+
 namespace cardgate {
 
 inline constexpr const char* default_config_path = "/etc/cardgate/cardgate.conf";
@@ -41,12 +47,21 @@ struct TrustConfig {
     std::vector<std::string> crls;           // absolute paths
     std::vector<RevocationSource> revocation;  // in order of use; empty = "none"
     bool on_unknown_allow = false;
+    bool fetch_crls = false;                 // download CRLs from the certificates' CRL distribution points
+    std::optional<std::string> ocsp_responder;  // http(s) URL used for every certificate instead of its AIA
+    bool ocsp_nonce = true;
+    std::chrono::milliseconds ocsp_max_age{7LL * 24 * 3600 * 1000};  // > 0: an OCSP answer older than this is not used
+    std::chrono::milliseconds max_staleness{0};  // >= 0: grace past nextUpdate when nothing fresher can be had
+    std::chrono::milliseconds fetch_timeout{5000};  // > 0, <= 5m: connect and total, per download or OCSP request
+    std::uint64_t crl_max_size = 128ull << 20;   // bytes, >= 1024: larger CRL files and downloads are refused
+    std::string cache_dir = CARDGATE_REVOCATION_DIR;  // absolute; downloaded CRLs, OCSP responses, CRL indexes
     // Where each list was written ("anchors" -> "<path>:<line>:<col>"), so that
     // TrustStore::create can name the config line of a file it cannot use.
     // Empty for a TrustConfig built in code.
     std::map<std::string, std::string, std::less<>> origin;
 
     bool checks_crl() const;
+    bool checks_ocsp() const;
 };
 
 struct PurposeConfig {

@@ -167,11 +167,39 @@ std::unique_ptr<MappedIndex> IndexDir::open_entry(std::string_view kind, std::ui
 }
 
 bool IndexDir::store_entry(std::string_view kind, std::uint32_t format_version, Key key,
-                           std::span<const std::uint8_t> payload, std::int64_t expires) const {
-    if (kind.size() >= sizeof(Header::kind) || !usable()) return false;
+                           std::span<const std::uint8_t> payload, std::int64_t expires, mode_t mode) const {
+    if (kind.size() >= sizeof(Header::kind) || !usable() || (mode & 0022) != 0) return false;
     std::vector<std::uint8_t> body(key.begin(), key.end());
     body.insert(body.end(), payload.begin(), payload.end());
-    return write(path_ + "/" + entry_name(kind, key), 0600, kind, format_version, no_source, body, expires);
+    return write(path_ + "/" + entry_name(kind, key), mode, kind, format_version, no_source, body, expires);
+}
+
+std::vector<std::array<std::uint8_t, 32>> IndexDir::list_entries(std::string_view kind) const {
+    std::vector<std::array<std::uint8_t, 32>> out;
+    if (!usable()) return out;
+    DIR* d = opendir(path_.c_str());
+    if (!d) return out;
+    const std::string prefix = std::string(kind) + "-";
+    while (const dirent* e = readdir(d)) {
+        std::string_view name = e->d_name;
+        if (!name.starts_with(prefix) || !name.ends_with(".idx")) continue;
+        name = name.substr(prefix.size(), name.size() - prefix.size() - 4);
+        std::array<std::uint8_t, 32> key{};
+        if (name.size() != 2 * key.size()) continue;
+        bool ok = true;
+        for (std::size_t i = 0; i < key.size() && ok; ++i) {
+            auto nib = [&](char c) -> int {
+                if (c >= '0' && c <= '9') return c - '0';
+                if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+                ok = false;
+                return 0;
+            };
+            key[i] = static_cast<std::uint8_t>(nib(name[2 * i]) << 4 | nib(name[2 * i + 1]));
+        }
+        if (ok) out.push_back(key);
+    }
+    closedir(d);
+    return out;
 }
 
 std::size_t IndexDir::prune(std::string_view kind, std::int64_t now) const {

@@ -17,12 +17,14 @@
 
 #include <sys/stat.h>
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "result.hpp"
 
@@ -90,10 +92,15 @@ public:
     // `expires` is kept as the file's mtime, for prune().
     using Key = std::span<const std::uint8_t, 32>;
     std::unique_ptr<MappedIndex> open_entry(std::string_view kind, std::uint32_t format_version, Key key) const;
+    // `mode` 0644 for public data that every checking process may read
+    // (revocation answers: CRL indexes, OCSP responses).
     bool store_entry(std::string_view kind, std::uint32_t format_version, Key key,
-                     std::span<const std::uint8_t> payload, std::int64_t expires) const;
+                     std::span<const std::uint8_t> payload, std::int64_t expires, mode_t mode = 0600) const;
     // Removes the entries of `kind` that expired before `now`. Returns how many.
     std::size_t prune(std::string_view kind, std::int64_t now) const;
+    // The keys of the entries of `kind` now in the directory (by file name;
+    // open_entry still checks each one).
+    std::vector<std::array<std::uint8_t, 32>> list_entries(std::string_view kind) const;
 
     const std::string& path() const noexcept { return path_; }
 

@@ -19,3 +19,5 @@ libcardgate_la_LIBADD = $(OPENSSL_LIBS) $(TOMLPP_LIBS) $(CURL_LIBS) $(DL_LIBS) $
 
 # config, x509, trust, proof
 include $(srcdir)/src/trust.mk
+# revocation: CRL indexes, HTTP fetches, OCSP, the decision per certificate
+include $(srcdir)/src/revocation.mk

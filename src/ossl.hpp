@@ -43,11 +43,18 @@ using Asn1ObjectPtr = std::unique_ptr<ASN1_OBJECT, Deleter<ASN1_OBJECT_free>>;
 using OcspRequestPtr = std::unique_ptr<OCSP_REQUEST, Deleter<OCSP_REQUEST_free>>;
 using OcspResponsePtr = std::unique_ptr<OCSP_RESPONSE, Deleter<OCSP_RESPONSE_free>>;
 using OcspBasicRespPtr = std::unique_ptr<OCSP_BASICRESP, Deleter<OCSP_BASICRESP_free>>;
+using OcspCertIdPtr = std::unique_ptr<OCSP_CERTID, Deleter<OCSP_CERTID_free>>;
 
 struct X509StackDeleter {
     void operator()(STACK_OF(X509) * s) const noexcept { sk_X509_pop_free(s, X509_free); }
 };
 using X509StackPtr = std::unique_ptr<STACK_OF(X509), X509StackDeleter>;
+
+// X509_get1_ocsp / X509_get1_email lists: freed with X509_email_free.
+struct OpensslStringStackDeleter {
+    void operator()(STACK_OF(OPENSSL_STRING) * s) const noexcept { X509_email_free(s); }
+};
+using OpensslStringStackPtr = std::unique_ptr<STACK_OF(OPENSSL_STRING), OpensslStringStackDeleter>;
 
 struct OpensslStringDeleter {
     void operator()(char* p) const noexcept { OPENSSL_free(p); }

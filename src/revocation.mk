@@ -4,4 +4,6 @@
 libcardgate_la_SOURCES += \
 	src/crl_index.hpp src/crl_index.cpp \
 	src/http_fetch.hpp src/http_fetch.cpp \
-	src/ocsp.hpp src/ocsp.cpp
+	src/ocsp.hpp src/ocsp.cpp \
+	src/bytes.hpp \
+	src/revocation.hpp src/revocation.cpp

@@ -73,10 +73,6 @@ Code code_for_verify_error(int err, int depth) {
 
 namespace {
 
-bool is_revocation_unknown(int err) {
-    return err != X509_V_OK && code_for_verify_error(err, 0) == Code::cert_revocation_unknown;
-}
-
 std::string at_depth(int depth, const std::string& subject) {
     return "depth " + std::to_string(depth) + " (" + (subject.empty() ? "<empty subject>" : subject) + ")";
 }
@@ -88,25 +84,6 @@ std::time_t asn1_time(const ASN1_TIME* t) {
 
 std::string subject_of(X509* x) {
     return x ? name_to_string(X509_get_subject_name(x)) : std::string();  // name borrowed from x
-}
-
-// Per-call state for the verify callback (app data of the X509_STORE_CTX).
-struct CallbackState {
-    bool allow_unknown = false;
-    std::vector<std::string> allowed;  // revocation problems let through by on_unknown = "allow"
-};
-
-// Lets revocation-unknown errors through, recording each, when the config
-// says on_unknown = "allow"; every other error stops verification.
-int verify_callback(int ok, X509_STORE_CTX* ctx) {
-    if (ok) return ok;
-    auto* st = static_cast<CallbackState*>(X509_STORE_CTX_get_app_data(ctx));
-    const int err = X509_STORE_CTX_get_error(ctx);
-    if (!st || !st->allow_unknown || !is_revocation_unknown(err)) return 0;
-    st->allowed.push_back(at_depth(X509_STORE_CTX_get_error_depth(ctx),
-                                   subject_of(X509_STORE_CTX_get_current_cert(ctx))) +  // get0: borrowed
-                          ": " + X509_verify_cert_error_string(err));
-    return 1;
 }
 
 std::string config_where(const TrustConfig& cfg, std::string_view key) {
@@ -163,58 +140,22 @@ Status add_intermediates(const TrustConfig& cfg, STACK_OF(X509) * stack) {
     return {};
 }
 
-Result<std::vector<ossl::X509CrlPtr>> parse_crls(const std::string& bytes) {
-    std::vector<ossl::X509CrlPtr> out;
-    if (bytes.find("-----BEGIN ") == std::string::npos) {
-        const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
-        ossl::X509CrlPtr crl(d2i_X509_CRL(nullptr, &p, static_cast<long>(bytes.size())));  // owned
-        if (!crl || p != reinterpret_cast<const unsigned char*>(bytes.data()) + bytes.size())
-            return Error(Code::config_file, "not a DER or PEM CRL");
-        out.push_back(std::move(crl));
-        return out;
-    }
-    ossl::BioPtr bio(BIO_new_mem_buf(bytes.data(), static_cast<int>(bytes.size())));
-    if (!bio) return Error(Code::crypto, "BIO_new_mem_buf failed");
-    ERR_clear_error();
-    while (ossl::X509CrlPtr crl{PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr)})  // owned
-        out.push_back(std::move(crl));
-    const unsigned long e = ERR_peek_last_error();
-    const bool clean_end = e == 0 || (ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE);
-    ERR_clear_error();
-    if (!clean_end) return Error(Code::config_file, "malformed PEM CRL block " + std::to_string(out.size() + 1));
-    if (out.empty()) return Error(Code::config_file, "no X509 CRL block");
-    return out;
-}
-
-Status add_crls(const TrustConfig& cfg, X509_STORE* store, TimeWindow& window) {
-    for (const auto& path : cfg.crls) {
-        const std::string bytes = CG_TRY(read_config_named(cfg, "crls", path));
-        auto crls = parse_crls(bytes);
-        if (!crls) return Error(Code::config_file, config_where(cfg, "crls") + ": " + path + ": " + crls.error().detail());
-        for (const auto& crl : *crls) {
-            // RFC 5280 section 5.1.2.5: nextUpdate MUST be present. Without it
-            // OpenSSL would treat the CRL as current forever, so a CA whose CRL
-            // job broke would silently stop revoking anything.
-            if (X509_CRL_get0_nextUpdate(crl.get()) == nullptr)  // get0: owned by crl
-                return Error(Code::config_file,
-                             config_where(cfg, "crls") + ": " + path + ": CRL has no nextUpdate (RFC 5280 5.1.2.5)");
-            if (X509_STORE_add_crl(store, crl.get()) != 1)  // the store takes its own reference
-                return Error(Code::crypto, "X509_STORE_add_crl: " + ossl::last_error());
-            window.from = std::max(window.from, asn1_time(X509_CRL_get0_lastUpdate(crl.get())));  // get0: owned by crl
-            window.until = std::min(window.until, asn1_time(X509_CRL_get0_nextUpdate(crl.get())));
-        }
-    }
+// Each CRL file must be a protected file within trust.crl_max_size that
+// looks like a CRL. It is read, verified and indexed when first needed
+// (revocation.hpp): a CRL of a million entries is not parsed to load a store.
+Status check_crl_files(const TrustConfig& cfg) {
+    for (const auto& path : cfg.crls)
+        if (auto ok = check_crl_file(path, static_cast<std::size_t>(cfg.crl_max_size)); !ok)
+            return Error(Code::config_file, config_where(cfg, "crls") + ": " + ok.error().detail());
     return {};
 }
 
 }  // namespace
 
-Result<TrustStore> TrustStore::create(const TrustConfig& cfg) {
+Result<TrustStore> TrustStore::create(const TrustConfig& cfg, std::shared_ptr<const RevocationChecker> checker) {
     if (cfg.anchors.empty()) return Error(Code::config_missing, "trust.anchors: at least one trust anchor is required");
-    if (std::find(cfg.revocation.begin(), cfg.revocation.end(), RevocationSource::ocsp) != cfg.revocation.end())
-        return Error(Code::config_value, "trust.revocation: OCSP is not available in this version of cardgate");
-    if (cfg.checks_crl() && cfg.crls.empty())
-        return Error(Code::config_missing, "trust.revocation: \"crl\" needs trust.crls");
+    if (cfg.checks_crl() && cfg.crls.empty() && !cfg.fetch_crls)
+        return Error(Code::config_missing, "trust.revocation: \"crl\" needs trust.crls or trust.fetch_crls = true");
 
     ossl::X509StorePtr store(X509_STORE_new());
     ossl::X509StackPtr intermediates(sk_X509_new_null());
@@ -222,10 +163,9 @@ Result<TrustStore> TrustStore::create(const TrustConfig& cfg) {
     std::size_t anchors = 0;
     CG_TRY_VOID(add_anchors(cfg, store.get(), anchors));
     CG_TRY_VOID(add_intermediates(cfg, intermediates.get()));
-    TimeWindow crl_window;
-    CG_TRY_VOID(add_crls(cfg, store.get(), crl_window));
-    return TrustStore(std::move(store), std::move(intermediates), anchors, cfg.checks_crl(), cfg.on_unknown_allow,
-                      crl_window);
+    CG_TRY_VOID(check_crl_files(cfg));
+    if (!checker) checker = std::make_shared<const RevocationChecker>(cfg);
+    return TrustStore(cfg, std::move(store), std::move(intermediates), anchors, std::move(checker));
 }
 
 struct TrustStore::Outcome {
@@ -233,11 +173,11 @@ struct TrustStore::Outcome {
     Code code = Code::internal;
     std::string detail;
     std::vector<std::string> chain;    // subjects, leaf first
-    std::vector<std::string> allowed;  // revocation problems let through
+    ossl::X509StackPtr certs;          // when ok: the path, leaf first
     TimeWindow window;                 // when ok: every certificate of the path is within its validity
 };
 
-TrustStore::Outcome TrustStore::run(X509* leaf, std::time_t now, bool with_crls) const {
+TrustStore::Outcome TrustStore::run(X509* leaf, std::time_t now) const {
     Outcome out;
     ossl::X509StoreCtxPtr ctx(X509_STORE_CTX_new());
     // Only the configured intermediates are offered as untrusted path
@@ -248,16 +188,12 @@ TrustStore::Outcome TrustStore::run(X509* leaf, std::time_t now, bool with_crls)
         return out;
     }
     X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx.get());  // get0: owned by ctx
-    unsigned long flags = X509_V_FLAG_X509_STRICT;
-    if (with_crls) flags |= X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL;
-    X509_VERIFY_PARAM_set_flags(param, flags);
+    // Revocation is step 3 (revocation.hpp), not OpenSSL's CRL check: every
+    // source, cache and grace rule in one place, for every certificate.
+    X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_X509_STRICT);
     X509_VERIFY_PARAM_clear_flags(param, X509_V_FLAG_PARTIAL_CHAIN);
     X509_VERIFY_PARAM_set_auth_level(param, 2);  // SP 800-131A: RSA >= 2048, no SHA-1 signatures
-    X509_VERIFY_PARAM_set_time(param, now);      // certificates and CRLs judged at the Clock's time
-    CallbackState state;
-    state.allow_unknown = with_crls && on_unknown_allow_;
-    X509_STORE_CTX_set_app_data(ctx.get(), &state);  // borrowed for the duration of the call
-    X509_STORE_CTX_set_verify_cb(ctx.get(), verify_callback);
+    X509_VERIFY_PARAM_set_time(param, now);      // certificates judged at the Clock's time
 
     const int rc = X509_verify_cert(ctx.get());
     if (STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(ctx.get()))  // get0: owned by ctx
@@ -267,8 +203,13 @@ TrustStore::Outcome TrustStore::run(X509* leaf, std::time_t now, bool with_crls)
             out.window.from = std::max(out.window.from, asn1_time(X509_get0_notBefore(x)));  // get0: borrowed
             out.window.until = std::min(out.window.until, asn1_time(X509_get0_notAfter(x)));
         }
-    out.allowed = std::move(state.allowed);
     if (rc == 1) {
+        out.certs.reset(X509_STORE_CTX_get1_chain(ctx.get()));  // get1: our own references
+        if (!out.certs) {
+            out.code = Code::crypto;
+            out.detail = "X509_STORE_CTX_get1_chain failed";
+            return out;
+        }
         out.ok = true;
         out.code = Code::ok;
         return out;
@@ -353,42 +294,57 @@ Verdict TrustStore::validate(const Certificate& leaf, Purpose purpose, const Pur
     // 1. parse: a Certificate is parsed by construction.
     r.step("parse", parse_step_detail(leaf));
 
-    // 2. chain and 3. revocation. One X509_verify_cert with CRL checking
-    // does both (a login pays for each signature once). OpenSSL checks
-    // revocation before signatures and validity, so when that run blames
-    // revocation, a run without CRLs tells whether the chain itself was bad:
-    // the chain's reason comes first, as the documented order says.
-    Outcome full = run(leaf.x509(), now, check_crl_);
-    Outcome chain_only;
-    const bool revocation_failed =
-        check_crl_ && !full.ok && (full.code == Code::cert_revoked || full.code == Code::cert_revocation_unknown);
-    if (revocation_failed) chain_only = run(leaf.x509(), now, false);
-    const Outcome& chain = revocation_failed ? chain_only : full;
+    // 2. chain
+    Outcome chain = run(leaf.x509(), now);
     v.chain_subjects = chain.chain;
     if (!chain.ok) return r.deny("chain", chain.code, chain.detail);
     r.step("chain", std::to_string(chain.chain.size()) + " certificates up to " + chain.chain.back() + ", at " +
                         format_utc(now));
-
-    if (!check_crl_) {
-        r.step("revocation", "not checked (trust.revocation = \"none\")");
-        v.path_window = full.window;
-    } else {
-        const Outcome& rev = full;
-        if (!rev.ok) return r.deny("revocation", rev.code, rev.detail);
-        if (rev.allowed.empty()) {
-            r.step("revocation", "not revoked: a current CRL covers each of the " + std::to_string(rev.chain.size()) +
-                                     " certificates");
-            // Only a clean pass is reusable: a status let through by
-            // on_unknown = "allow" is asked again every time.
-            v.path_window = TimeWindow{std::max(full.window.from, crl_window_.from),
-                                       std::min(full.window.until, crl_window_.until)};
-        } else {
-            std::string d = "status unknown, allowed by trust.on_unknown = \"allow\": ";
-            for (std::size_t i = 0; i < rev.allowed.size(); ++i) d += (i ? "; " : "") + rev.allowed[i];
-            r.step("revocation", d);
-        }
+    v.path_window = chain.window;
+    std::vector<X509*> path;
+    for (int i = 0; i < sk_X509_num(chain.certs.get()); ++i) {
+        X509* x = sk_X509_value(chain.certs.get(), i);  // borrowed from the stack
+        path.push_back(x);
+        unsigned char* der = nullptr;
+        const int n = i2d_X509(x, &der);
+        if (n <= 0) return r.deny("chain", Code::crypto, "i2d_X509: " + ossl::last_error());
+        v.chain_der.emplace_back(reinterpret_cast<const char*>(der), static_cast<std::size_t>(n));
+        OPENSSL_free(der);
     }
+
+    // 3. revocation
+    if (!check_revocation(v, *config_, *checker_, path, now)) return v;
     return check_leaf(v, leaf, purpose, pc);
+}
+
+bool check_revocation(Verdict& v, const TrustConfig& trust, const RevocationChecker& checker,
+                      std::span<X509* const> chain, std::time_t now) {
+    Run r(v);
+    v.code = Code::internal;
+    if (trust.revocation.empty()) {
+        r.step("revocation", "not checked (trust.revocation = \"none\")");
+        return true;
+    }
+    v.revocation = checker.check(chain, now);
+    std::string revoked, unknown, good;
+    for (const auto& c : v.revocation) {
+        std::string& into = c.state == RevState::revoked ? revoked : c.state == RevState::unknown ? unknown : good;
+        into += (into.empty() ? "" : "; ") + describe(c, now);
+    }
+    if (!revoked.empty()) {
+        r.deny("revocation", Code::cert_revoked, revoked);
+        return false;
+    }
+    if (!unknown.empty() && !trust.on_unknown_allow) {
+        r.deny("revocation", Code::cert_revocation_unknown, unknown);
+        return false;
+    }
+    if (!unknown.empty())
+        r.step("revocation", "status unknown, allowed by trust.on_unknown = \"allow\": " + unknown +
+                                 (good.empty() ? "" : "; " + good));
+    else
+        r.step("revocation", "not revoked: " + good);
+    return true;
 }
 
 std::string parse_step_detail(const Certificate& leaf) {

@@ -13,11 +13,13 @@
 //                  issuer, path lengths, X509_V_FLAG_X509_STRICT, security level 2
 //                  (RSA/DH >= 2048 bits, ECC >= 224 bits, no SHA-1 or MD5). No
 //                  partial chains: the path must end in a configured root;
-//   3. revocation  when trust.revocation includes "crl": every certificate of
-//                  the path (leaf, intermediates and the root itself) needs a
-//                  current CRL from trust.crls. Revoked -> cert_revoked; no CRL,
-//                  stale CRL, bad CRL signature -> cert_revocation_unknown, or a
-//                  passing step that says so when trust.on_unknown = "allow";
+//   3. revocation  unless trust.revocation = "none": every certificate of the
+//                  path (leaf, intermediates and the root itself) is asked
+//                  about by OCSP and/or CRL, in the configured order
+//                  (revocation.hpp). Revoked -> cert_revoked; nobody can tell
+//                  (responder down, no current CRL, a response or CRL that
+//                  fails a check) -> cert_revocation_unknown, or a passing step
+//                  that says so when trust.on_unknown = "allow";
 //   4. end-entity  the leaf is not a CA certificate: a CA's certificate on a
 //                  badge is never a person (cert_policy);
 //   5. key-usage   a keyUsage extension, when present, includes
@@ -44,6 +46,7 @@
 #include "ossl.hpp"
 #include "purpose.hpp"
 #include "result.hpp"
+#include "revocation.hpp"
 #include "x509.hpp"
 
 namespace cardgate {
@@ -67,21 +70,28 @@ struct Verdict {
     std::string detail;    // the reason; names the certificate (depth and subject) that failed
     std::vector<Step> steps;                  // in the order run; the last one failed when !ok()
     std::vector<std::string> chain_subjects;  // leaf first, as far as the chain was built
-    // Set when steps 2 and 3 passed cleanly (nothing let through by
-    // trust.on_unknown = "allow"): the times at which they pass for the same
-    // leaf and the same trust files, i.e. while every certificate of the path
-    // and every loaded CRL is current. What a cache of path checks may reuse.
+    // Set when step 2 passed: the times at which it passes for the same leaf
+    // and the same trust files, i.e. while every certificate of the path is
+    // within its validity. What a cache of path checks may reuse (step 3 is
+    // asked again every time).
     std::optional<TimeWindow> path_window;
+    std::vector<std::string> chain_der;       // when step 2 passed: the path, leaf first (DER)
+    std::vector<CertRevocation> revocation;   // step 3, per certificate, as far as it went
     bool ok() const noexcept { return code == Code::ok; }
 };
 
 class TrustStore {
 public:
     // Loads the anchors (PEM, several per file allowed; each must be a
-    // self-signed CA), the intermediates and the CRLs (PEM or DER). Each file
-    // is read with read_protected_file. A file that cannot be used is
-    // Code::config_file naming the config line (when known), the key and the file.
-    static Result<TrustStore> create(const TrustConfig& config);
+    // self-signed CA) and the intermediates, each read with
+    // read_protected_file, and checks that each CRL file is a protected file
+    // within trust.crl_max_size that starts like a CRL (PEM or DER; it is
+    // read, verified and indexed when first needed: revocation.hpp). A file
+    // that cannot be used is Code::config_file naming the config line (when
+    // known), the key and the file. `checker` (shared with a Validator) is
+    // made from the config when null.
+    static Result<TrustStore> create(const TrustConfig& config,
+                                     std::shared_ptr<const RevocationChecker> checker = nullptr);
 
     // Thread-safe: the store is built once and only read; each call has its own
     // X509_STORE_CTX.
@@ -97,21 +107,27 @@ public:
     ~TrustStore() = default;
 
 private:
-    TrustStore(ossl::X509StorePtr store, ossl::X509StackPtr intermediates, std::size_t anchors, bool crl,
-               bool on_unknown_allow, TimeWindow crl_window)
-        : store_(std::move(store)), intermediates_(std::move(intermediates)), anchor_count_(anchors),
-          check_crl_(crl), on_unknown_allow_(on_unknown_allow), crl_window_(crl_window) {}
+    TrustStore(const TrustConfig& config, ossl::X509StorePtr store, ossl::X509StackPtr intermediates,
+               std::size_t anchors, std::shared_ptr<const RevocationChecker> checker)
+        : config_(&config), store_(std::move(store)), intermediates_(std::move(intermediates)), anchor_count_(anchors),
+          checker_(std::move(checker)) {}
 
     struct Outcome;
-    Outcome run(X509* leaf, std::time_t now, bool with_crls) const;
+    Outcome run(X509* leaf, std::time_t now) const;
 
-    ossl::X509StorePtr store_;           // anchors (trusted) and CRLs
+    const TrustConfig* config_;
+    ossl::X509StorePtr store_;           // anchors (trusted)
     ossl::X509StackPtr intermediates_;   // untrusted: candidates for path building only
     std::size_t anchor_count_;
-    bool check_crl_;
-    bool on_unknown_allow_;
-    TimeWindow crl_window_;              // every loaded CRL is current inside it
+    std::shared_ptr<const RevocationChecker> checker_;
 };
+
+// Step 3 for a path that passed step 2 (`chain`: leaf first, the anchor
+// last), recorded in `v`: appends the step and the per-certificate statuses.
+// Returns false when it denied (the verdict is then set). validate() runs
+// it; a cache of path checks runs it on every use.
+bool check_revocation(Verdict& v, const TrustConfig& trust, const RevocationChecker& checker,
+                      std::span<X509* const> chain, std::time_t now);
 
 // Step 1's detail for `leaf` (what validate() records as "parse").
 std::string parse_step_detail(const Certificate& leaf);

@@ -7,59 +7,28 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
+#include "bytes.hpp"
 #include "config.h"
+#include "ossl.hpp"
 
 namespace cardgate {
 namespace {
 
 constexpr std::string_view kind = "pathcheck";
-constexpr std::uint32_t format_version = index_format_version(1, PACKAGE_VERSION);
+constexpr std::uint32_t format_version = index_format_version(2, PACKAGE_VERSION);
 constexpr std::uint32_t max_subjects = 32;        // OpenSSL's default maximum depth is 100; paths here are short
 constexpr std::uint32_t max_subject_len = 16384;
 
-void put_u64(std::string& s, std::uint64_t v) {
-    for (int i = 0; i < 8; ++i) s.push_back(static_cast<char>(v >> (8 * i)));
-}
-void put_bytes(std::string& s, std::string_view b) {
-    put_u64(s, b.size());
-    s.append(b);
-}
+constexpr std::uint32_t max_der = 64u << 10;
 
-// A reader over an entry's payload; every get fails once anything is short.
-class Reader {
-public:
-    explicit Reader(std::span<const std::uint8_t> p) : p_(p) {}
-    bool u64(std::uint64_t& v) {
-        if (p_.size() < 8) return ok_ = false;
-        v = 0;
-        for (int i = 0; i < 8; ++i) v |= static_cast<std::uint64_t>(p_[i]) << (8 * i);
-        p_ = p_.subspan(8);
-        return true;
-    }
-    bool i64(std::int64_t& v) {
-        std::uint64_t u;
-        if (!u64(u)) return false;
-        v = static_cast<std::int64_t>(u);
-        return true;
-    }
-    bool text(std::string& s, std::size_t max) {
-        std::uint64_t n;
-        if (!u64(n) || n > max || n > p_.size()) return ok_ = false;
-        s.assign(reinterpret_cast<const char*>(p_.data()), n);
-        p_ = p_.subspan(n);
-        return true;
-    }
-    bool done() const { return ok_ && p_.empty(); }
-
-private:
-    std::span<const std::uint8_t> p_;
-    bool ok_ = true;
-};
+using bytes::put;
+using bytes::put_u64;
 
 struct Entry {
     TimeWindow window;
     std::int64_t checked_at = 0;
-    std::vector<std::string> chain;
+    std::vector<std::string> chain;        // subjects, leaf first
+    std::vector<ossl::X509Ptr> certs;      // the path, leaf first
 };
 
 std::string encode(const Verdict& v, std::int64_t now) {
@@ -68,12 +37,14 @@ std::string encode(const Verdict& v, std::int64_t now) {
     put_u64(s, static_cast<std::uint64_t>(v.path_window->until));
     put_u64(s, static_cast<std::uint64_t>(now));
     put_u64(s, v.chain_subjects.size());
-    for (const auto& c : v.chain_subjects) put_bytes(s, c);
+    for (const auto& c : v.chain_subjects) put(s, c);
+    put_u64(s, v.chain_der.size());
+    for (const auto& d : v.chain_der) put(s, d);
     return s;
 }
 
 std::optional<Entry> decode(std::span<const std::uint8_t> payload) {
-    Reader r(payload);
+    bytes::Reader r(payload);
     Entry e;
     std::int64_t from, until;
     std::uint64_t n;
@@ -83,13 +54,33 @@ std::optional<Entry> decode(std::span<const std::uint8_t> payload) {
     e.chain.resize(n);
     for (auto& c : e.chain)
         if (!r.text(c, max_subject_len)) return std::nullopt;
+    std::uint64_t m;
+    if (!r.u64(m) || m != n) return std::nullopt;
+    for (std::uint64_t i = 0; i < m; ++i) {
+        std::span<const std::uint8_t> der;
+        if (!r.field(der, max_der)) return std::nullopt;
+        const unsigned char* p = der.data();
+        ossl::X509Ptr x(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+        if (!x || p != der.data() + der.size()) return std::nullopt;
+        e.certs.push_back(std::move(x));
+    }
     if (!r.done()) return std::nullopt;
     return e;
 }
 
+std::string der_string(X509* x) {
+    unsigned char* p = nullptr;
+    const int n = i2d_X509(x, &p);
+    if (n <= 0) return {};
+    std::string s(reinterpret_cast<const char*>(p), static_cast<std::size_t>(n));
+    OPENSSL_free(p);
+    return s;
+}
+
 }  // namespace
 
-Validator::Validator(const TrustConfig& trust, std::string index_dir) : trust_(trust) {
+Validator::Validator(const TrustConfig& trust, std::string index_dir)
+    : trust_(trust), checker_(std::make_shared<const RevocationChecker>(trust)) {
     if (!index_dir.empty()) dir_.emplace(std::move(index_dir));
 }
 
@@ -97,14 +88,14 @@ Validator::Validator(const TrustConfig& trust, std::string index_dir) : trust_(t
 // cannot be read or changed within the last 2 s (then nothing is remembered).
 std::optional<std::string> Validator::trust_identity(std::int64_t now) const {
     std::string s;
-    for (const auto* list : {&trust_.anchors, &trust_.intermediates, &trust_.crls}) {
+    for (const auto* list : {&trust_.anchors, &trust_.intermediates}) {
         put_u64(s, list->size());
         for (const auto& path : *list) {
             struct stat st {};
             if (::stat(path.c_str(), &st) != 0) return std::nullopt;
             const FileIdentity id = FileIdentity::of(st);
             if (id.recent(now)) return std::nullopt;
-            put_bytes(s, path);
+            put(s, path);
             for (std::uint64_t v : {id.dev, id.ino, id.size, static_cast<std::uint64_t>(id.mtime_sec),
                                     static_cast<std::uint64_t>(id.mtime_nsec), static_cast<std::uint64_t>(id.ctime_sec),
                                     static_cast<std::uint64_t>(id.ctime_nsec), std::uint64_t{id.mode}, std::uint64_t{id.uid}})
@@ -124,13 +115,9 @@ std::optional<Validator::Key> Validator::key_for(const Certificate& leaf, Purpos
     std::string m = "cardgate path check\n";
     put_u64(m, format_version);
     put_u64(m, OpenSSL_version_num());
-    put_bytes(m, purpose_name(purpose));
-    put_u64(m, trust_.revocation.size());
-    for (auto r : trust_.revocation) put_u64(m, static_cast<std::uint64_t>(r));
-    put_u64(m, trust_.on_unknown_allow ? 1 : 0);
-    put_bytes(m, *identity_);
-    const auto der = leaf.der();
-    put_bytes(m, {reinterpret_cast<const char*>(der.data()), der.size()});
+    put(m, purpose_name(purpose));
+    put(m, *identity_);
+    put(m, std::span<const std::uint8_t>(leaf.der()));
     Key k;
     SHA256(reinterpret_cast<const unsigned char*>(m.data()), m.size(), k.data());
     return k;
@@ -155,23 +142,24 @@ Result<Verdict> Validator::validate(const Certificate& leaf, Purpose purpose, co
                                std::to_string(e->chain.size()) + " certificates up to " + e->chain.back() + ", at " +
                                    format_utc(now) + " (signatures checked at " + when +
                                    " with the same trust files, current until " + format_utc(e->window.until) + ")"});
-            v.steps.push_back({"revocation", true,
-                               trust_.checks_crl()
-                                   ? "not revoked: a current CRL covers each of the " + std::to_string(e->chain.size()) +
-                                         " certificates (the same CRL files as at " + when + ")"
-                                   : std::string("not checked (trust.revocation = \"none\")")});
             v.chain_subjects = std::move(e->chain);
             v.path_window = e->window;
+            std::vector<X509*> path;
+            for (const auto& c : e->certs) {
+                path.push_back(c.get());
+                v.chain_der.push_back(der_string(c.get()));
+            }
             last_ = Last::reused;
+            if (!check_revocation(v, trust_, *checker_, path, now)) return v;
             return std::move(check_leaf(v, leaf, purpose, pc));
         }
     }
 
-    if (!store_) store_.emplace(CG_TRY(TrustStore::create(trust_)));
+    if (!store_) store_.emplace(CG_TRY(TrustStore::create(trust_, checker_)));
     Verdict v = store_->validate(leaf, purpose, pc, clock);
-    // Remember a clean pass of the path steps, unless a trust file changed
-    // while the store was being loaded (the key would name other bytes).
-    if (key && v.path_window && v.path_window->contains(now) && trust_identity(now) == identity_) {
+    // Remember the path of a verdict that passed, unless a trust file
+    // changed while the store was being loaded (the key would name other bytes).
+    if (key && v.ok() && v.path_window && v.path_window->contains(now) && trust_identity(now) == identity_) {
         dir_->prune(kind, now);
         const std::string payload = encode(v, now);
         if (dir_->store_entry(kind, format_version, *key,

@@ -1,33 +1,31 @@
-// Certificate validation that remembers its signature checks across logins.
+// Certificate validation that remembers its chain checks across logins.
 //
-// Steps 2 and 3 of a validation (trust.hpp: the chain's signatures and the
-// CRLs' signatures) are the same work on every login with the same badge, and
-// most of a login's CPU time with an ECDSA P-384 CA. A Validator runs
-// TrustStore::validate and, when those steps passed cleanly, remembers so in
-// the index directory (index_file.hpp, a keyed entry) under a key that is the
-// SHA-256 of everything their outcome depends on:
+// Step 2 of a validation (trust.hpp: the chain's signatures and validity) is
+// the same work on every login with the same badge, and most of a login's
+// CPU time with an ECDSA P-384 CA. A Validator runs TrustStore::validate and,
+// when the whole verdict passed, remembers the path in the index directory
+// (index_file.hpp, a keyed entry) under a key that is the SHA-256 of
+// everything step 2 depends on:
 //
 //   - the leaf certificate's DER;
-//   - for every trust.anchors, trust.intermediates and trust.crls file, in
-//     config order: its path and its identity (device, inode, size, mtime,
-//     ctime, mode, owner; see index_file.hpp): a CRL replaced or edited in
-//     place is another key;
-//   - trust.revocation and trust.on_unknown, the purpose, cardgate's and
-//     OpenSSL's versions.
+//   - for every trust.anchors and trust.intermediates file, in config order:
+//     its path and its identity (device, inode, size, mtime, ctime, mode,
+//     owner; see index_file.hpp): an anchor replaced or edited in place is
+//     another key;
+//   - the purpose, cardgate's and OpenSSL's versions.
 //
-// An entry also holds the time window in which the result holds (every
-// certificate of the path and every loaded CRL current: Verdict::path_window)
-// and is used only inside it, at the Clock's time. Steps 1 and 4 to 6 (parse,
-// end-entity, key usage, EKU) run on every use. Only passes are remembered: a
-// refusal is worked out again each time, with its precise reason. Nothing is
-// remembered while a trust file is "racily" recent (changed within 2 s), when
-// a status was let through by on_unknown = "allow", or when a trust file
-// changed while the store was loading. The trust store itself is loaded only
-// on a miss, so a login with a remembered result reads no CRL at all.
-//
-// Revocation sources other than configured CRL files (OCSP responses,
-// downloaded CRLs: not built yet, TrustStore refuses them) must, when they
-// come, join the key and the window, or make validate() remember nothing.
+// An entry holds the path (subjects and DER certificates, leaf first) and the
+// time window in which step 2 holds (every certificate of the path within
+// its validity: Verdict::path_window), and is used only inside it, at the
+// Clock's time. Every other step runs on every use: step 3 (revocation,
+// asked of revocation.hpp with the remembered path: CRL indexes and kept
+// OCSP answers make it cheap, and a CRL or an OCSP answer published after
+// the entry was written counts at once) and steps 1, 4 to 6 (parse,
+// end-entity, key usage, EKU). Only passes are remembered: a refusal is
+// worked out again each time, with its precise reason. Nothing is remembered
+// while a trust file is "racily" recent (changed within 2 s) or when a trust
+// file changed while the store was loading. The trust store itself is loaded
+// only on a miss.
 //
 // What this trusts: the index directory (owned by root or the user, writable
 // by nobody else; entries 0600, the key repeated inside). Whoever can write
@@ -37,6 +35,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -70,6 +69,7 @@ private:
     std::optional<std::string> trust_identity(std::int64_t now) const;
 
     const TrustConfig& trust_;
+    std::shared_ptr<const RevocationChecker> checker_;  // shared with the store, so its caches serve both
     std::optional<IndexDir> dir_;
     std::optional<TrustStore> store_;
     std::optional<std::string> identity_;  // trust files' identities when first asked (nullopt: do not cache)

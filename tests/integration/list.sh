@@ -88,10 +88,11 @@ bad missing-anchor config_file "/nonexistent/root.pem" <<EOF2
 anchors = ["/nonexistent/root.pem"]
 revocation = "none"
 EOF2
-bad ocsp-not-yet config_value "ocsp" <<EOF2
+bad ocsp-responder-scheme config_value "trust.ocsp_responder" <<EOF2
 [trust]
 anchors = ["$anchor"]
 revocation = "ocsp"
+ocsp_responder = "file:///etc/passwd"
 EOF2
 bad syntax config_syntax "$TMP/syntax.conf:2" <<EOF2
 [trust]

@@ -320,12 +320,67 @@ BOOST_AUTO_TEST_CASE(relative_anchor_path_is_refused) {
     expect("[trust]\nanchors = [\"\"]\n", Code::config_value, "2:12", "trust.anchors", "absolute path");
 }
 
-BOOST_AUTO_TEST_CASE(ocsp_is_refused_because_it_is_not_implemented) {
-    for (const char* v : {"ocsp", "ocsp,crl"}) {
-        BOOST_TEST_INFO(v);
-        expect(with_trust(anchors + "crls = [\"/c.crl\"]\nrevocation = \"" + v + "\"\n"), Code::config_value, "4:14",
-               "trust.revocation", "OCSP is not available in this version");
+BOOST_AUTO_TEST_CASE(ocsp_revocation_settings_parse) {
+    auto r = parse(with_trust(anchors + "revocation = \"ocsp,crl\"\nfetch_crls = true\n"
+                                        "ocsp_responder = \"http://127.0.0.1:18888/\"\nocsp_nonce = false\n"
+                                        "ocsp_max_age = \"2d\"\nmax_staleness = \"24h\"\nfetch_timeout = \"3s\"\n"
+                                        "crl_max_size = 2048\ncache_dir = \"/var/tmp/rev\"\n"));
+    BOOST_REQUIRE_MESSAGE(r.ok(), why(r));
+    const TrustConfig& t = r->trust;
+    BOOST_TEST((t.revocation == std::vector{RevocationSource::ocsp, RevocationSource::crl}));
+    BOOST_TEST(t.checks_ocsp());
+    BOOST_TEST(t.checks_crl());
+    BOOST_TEST(t.fetch_crls);
+    BOOST_TEST(*t.ocsp_responder == "http://127.0.0.1:18888/");
+    BOOST_TEST(!t.ocsp_nonce);
+    BOOST_TEST(t.ocsp_max_age.count() == 2 * 86400 * 1000);
+    BOOST_TEST(t.max_staleness.count() == 86400 * 1000);
+    BOOST_TEST(t.fetch_timeout.count() == 3000);
+    BOOST_TEST(t.crl_max_size == 2048u);
+    BOOST_TEST(t.cache_dir == "/var/tmp/rev");
+}
+
+BOOST_AUTO_TEST_CASE(revocation_defaults_are_the_safe_ones) {
+    auto r = parse(with_trust(anchors + "revocation = \"ocsp\"\n"));
+    BOOST_REQUIRE_MESSAGE(r.ok(), why(r));
+    const TrustConfig& t = r->trust;
+    BOOST_TEST(t.checks_ocsp());
+    BOOST_TEST(!t.checks_crl());
+    BOOST_TEST(!t.fetch_crls);
+    BOOST_TEST(t.ocsp_nonce);
+    BOOST_TEST(!t.on_unknown_allow);
+    BOOST_TEST(t.max_staleness.count() == 0);
+    BOOST_TEST(!t.ocsp_responder.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(bad_revocation_settings_are_refused) {
+    const std::pair<const char*, const char*> cases[] = {
+        {"ocsp_responder = \"file:///etc/passwd\"", "http:// or https://"},
+        {"ocsp_responder = \"ldap://ca.example/\"", "http:// or https://"},
+        {"ocsp_responder = \"http://\"", "http:// or https://"},
+        {"ocsp_responder = \"http://user:pw@ocsp.example/\"", "http:// or https://"},
+        {"ocsp_max_age = \"0s\"", "longer than 0"},
+        {"fetch_timeout = \"0s\"", "longer than 0"},
+        {"fetch_timeout = \"6m\"", "at most"},
+        {"max_staleness = \"soon\"", "trust.max_staleness"},
+        {"crl_max_size = 12", "out of range"},
+        {"crl_max_size = 9999999999", "out of range"},
+        {"cache_dir = \"cache\"", "absolute path"},
+    };
+    for (const auto& [line, why_] : cases) {
+        BOOST_TEST_INFO(line);
+        const std::string key(line, std::string_view(line).find(' '));
+        expect(with_trust(anchors + "revocation = \"ocsp\"\n" + line + "\n"), Code::config_value,
+               "4:" + std::to_string(key.size() + 4), "trust." + key, why_);
     }
+    expect(with_trust(anchors + "revocation = \"ocsp\"\nfetch_crls = \"yes\"\n"), Code::config_type, "4:14",
+           "trust.fetch_crls");
+    expect(with_trust(anchors + "revocation = \"ocsp\"\ncrl_max_size = \"1M\"\n"), Code::config_type, "4:16",
+           "trust.crl_max_size");
+    // "ocsp,crl" needs CRLs just like "crl"; fetch_crls counts.
+    expect(with_trust(anchors + "revocation = \"ocsp,crl\"\n"), Code::config_missing, "3:14", "trust.revocation",
+           "trust.fetch_crls");
+    BOOST_TEST(parse(with_trust(anchors + "revocation = \"crl\"\nfetch_crls = true\n")).ok());
 }
 
 BOOST_AUTO_TEST_CASE(unknown_revocation_value_is_refused) {
@@ -546,7 +601,7 @@ BOOST_AUTO_TEST_CASE(config_files_in_the_source_tree_parse_as_their_names_say) {
     const std::pair<const char*, Code> files[] = {
         {"good-full.conf", Code::ok},
         {"bad-unknown-key.conf", Code::config_unknown_key},
-        {"bad-ocsp.conf", Code::config_value},
+        {"bad-ocsp-responder.conf", Code::config_value},
         {"bad-duration.conf", Code::config_value},
     };
     for (const auto& [file, code] : files) {

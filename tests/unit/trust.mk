@@ -8,7 +8,7 @@ TESTS += tests/unit/test_config
 EXTRA_DIST += \
 	tests/fixtures/configs/good-full.conf \
 	tests/fixtures/configs/bad-unknown-key.conf \
-	tests/fixtures/configs/bad-ocsp.conf \
+	tests/fixtures/configs/bad-ocsp-responder.conf \
 	tests/fixtures/configs/bad-duration.conf
 
 check_PROGRAMS += tests/unit/test_x509
