@@ -748,12 +748,16 @@ std::optional<Answer> RevocationChecker::State::by_crl(X509* cert, X509* issuer,
 
 // ------------------------------------------------------------------- checker
 
-RevocationChecker::RevocationChecker(const TrustConfig& trust) : trust_(trust), state_(std::make_unique<State>(trust)) {}
+RevocationChecker::RevocationChecker(const TrustConfig& trust) : trust_(trust), state_(std::make_unique<State>(trust_)) {}
 
 RevocationChecker::~RevocationChecker() = default;
 
-std::vector<CertRevocation> RevocationChecker::check(std::span<X509* const> chain, std::time_t now,
-                                                     Network network) const {
+Result<std::vector<CertRevocation>> RevocationChecker::check(std::span<X509* const> chain, std::time_t now,
+                                                             Network network) const {
+    if (trust_.checks_crl())
+        for (const auto& path : trust_.crls)
+            if (auto f = ProtectedFile::open(path, static_cast<std::size_t>(trust_.crl_max_size)); !f)
+                return Error(Code::config_file, "trust.crls: " + f.error().detail());
     std::vector<CertRevocation> out;
     for (std::size_t depth = 0; depth < chain.size(); ++depth) {
         X509* cert = chain[depth];
@@ -904,7 +908,7 @@ std::string describe(const CertRevocation& r, std::time_t now) {
     switch (r.state) {
     case RevState::good: s += "good"; break;
     case RevState::revoked:
-        s += "REVOKED " + format_utc(r.revoked_at) + " (" + std::string(crl_reason_name(r.reason)) + ")";
+        s += "revoked " + format_utc(r.revoked_at) + " (" + std::string(crl_reason_name(r.reason)) + ")";
         break;
     case RevState::unknown: return s + "status unknown: " + r.detail;
     case RevState::not_checked: return s + "not checked: " + r.detail;

@@ -80,7 +80,7 @@ std::string describe(const CertRevocation& r, std::time_t now);
 
 class RevocationChecker {
 public:
-    // `trust` must outlive the checker. Reads nothing yet.
+    // Keeps a copy of `trust`. Reads nothing yet.
     explicit RevocationChecker(const TrustConfig& trust);
     ~RevocationChecker();
     RevocationChecker(const RevocationChecker&) = delete;
@@ -89,9 +89,12 @@ public:
     enum class Network { use, avoid };  // avoid: files and kept answers only (a status display)
 
     // `chain`: the validated path, leaf first, the trust anchor last.
-    // Stops at the first revoked certificate. Thread-safe.
-    std::vector<CertRevocation> check(std::span<X509* const> chain, std::time_t now,
-                                      Network network = Network::use) const;
+    // Stops at the first revoked certificate. Thread-safe. Error
+    // (Code::config_file) only when a trust.crls file cannot be used at all
+    // (gone, unreadable, writable by others, too large), as TrustStore::create
+    // says; a CRL in it that fails a check only makes the status unknown.
+    Result<std::vector<CertRevocation>> check(std::span<X509* const> chain, std::time_t now,
+                                              Network network = Network::use) const;
 
     // For `cardgate revocation refresh`: builds missing indexes of
     // trust.crls files, downloads again every CRL kept in the cache (and the
@@ -101,9 +104,12 @@ public:
     // Error only when the cache directory cannot be used at all.
     Status refresh(std::time_t now, std::vector<std::string>& report) const;
 
+    const TrustConfig& config() const noexcept { return trust_; }
+
+    struct State;  // revocation.cpp
+
 private:
-    struct State;
-    const TrustConfig& trust_;
+    const TrustConfig trust_;
     std::unique_ptr<State> state_;
 };
 

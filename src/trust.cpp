@@ -165,7 +165,7 @@ Result<TrustStore> TrustStore::create(const TrustConfig& cfg, std::shared_ptr<co
     CG_TRY_VOID(add_intermediates(cfg, intermediates.get()));
     CG_TRY_VOID(check_crl_files(cfg));
     if (!checker) checker = std::make_shared<const RevocationChecker>(cfg);
-    return TrustStore(cfg, std::move(store), std::move(intermediates), anchors, std::move(checker));
+    return TrustStore(std::move(store), std::move(intermediates), anchors, std::move(checker));
 }
 
 struct TrustStore::Outcome {
@@ -313,19 +313,24 @@ Verdict TrustStore::validate(const Certificate& leaf, Purpose purpose, const Pur
     }
 
     // 3. revocation
-    if (!check_revocation(v, *config_, *checker_, path, now)) return v;
+    if (!check_revocation(v, *checker_, path, now)) return v;
     return check_leaf(v, leaf, purpose, pc);
 }
 
-bool check_revocation(Verdict& v, const TrustConfig& trust, const RevocationChecker& checker,
-                      std::span<X509* const> chain, std::time_t now) {
+bool check_revocation(Verdict& v, const RevocationChecker& checker, std::span<X509* const> chain, std::time_t now) {
+    const TrustConfig& trust = checker.config();
     Run r(v);
     v.code = Code::internal;
     if (trust.revocation.empty()) {
         r.step("revocation", "not checked (trust.revocation = \"none\")");
         return true;
     }
-    v.revocation = checker.check(chain, now);
+    auto statuses = checker.check(chain, now);
+    if (!statuses) {
+        r.deny("revocation", statuses.code(), statuses.error().detail());
+        return false;
+    }
+    v.revocation = std::move(statuses).value();
     std::string revoked, unknown, good;
     for (const auto& c : v.revocation) {
         std::string& into = c.state == RevState::revoked ? revoked : c.state == RevState::unknown ? unknown : good;

@@ -107,27 +107,25 @@ public:
     ~TrustStore() = default;
 
 private:
-    TrustStore(const TrustConfig& config, ossl::X509StorePtr store, ossl::X509StackPtr intermediates,
-               std::size_t anchors, std::shared_ptr<const RevocationChecker> checker)
-        : config_(&config), store_(std::move(store)), intermediates_(std::move(intermediates)), anchor_count_(anchors),
+    TrustStore(ossl::X509StorePtr store, ossl::X509StackPtr intermediates, std::size_t anchors,
+               std::shared_ptr<const RevocationChecker> checker)
+        : store_(std::move(store)), intermediates_(std::move(intermediates)), anchor_count_(anchors),
           checker_(std::move(checker)) {}
 
     struct Outcome;
     Outcome run(X509* leaf, std::time_t now) const;
 
-    const TrustConfig* config_;
     ossl::X509StorePtr store_;           // anchors (trusted)
     ossl::X509StackPtr intermediates_;   // untrusted: candidates for path building only
     std::size_t anchor_count_;
-    std::shared_ptr<const RevocationChecker> checker_;
+    std::shared_ptr<const RevocationChecker> checker_;  // holds the trust config it was made from
 };
 
 // Step 3 for a path that passed step 2 (`chain`: leaf first, the anchor
 // last), recorded in `v`: appends the step and the per-certificate statuses.
 // Returns false when it denied (the verdict is then set). validate() runs
 // it; a cache of path checks runs it on every use.
-bool check_revocation(Verdict& v, const TrustConfig& trust, const RevocationChecker& checker,
-                      std::span<X509* const> chain, std::time_t now);
+bool check_revocation(Verdict& v, const RevocationChecker& checker, std::span<X509* const> chain, std::time_t now);
 
 // Step 1's detail for `leaf` (what validate() records as "parse").
 std::string parse_step_detail(const Certificate& leaf);

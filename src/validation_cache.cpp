@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include <openssl/crypto.h>
@@ -150,16 +151,21 @@ Result<Verdict> Validator::validate(const Certificate& leaf, Purpose purpose, co
                 v.chain_der.push_back(der_string(c.get()));
             }
             last_ = Last::reused;
-            if (!check_revocation(v, trust_, *checker_, path, now)) return v;
+            if (!check_revocation(v, *checker_, path, now))
+                return v.code == Code::config_file ? Result<Verdict>(Error(v.code, v.detail)) : Result<Verdict>(std::move(v));
             return std::move(check_leaf(v, leaf, purpose, pc));
         }
     }
 
     if (!store_) store_.emplace(CG_TRY(TrustStore::create(trust_, checker_)));
     Verdict v = store_->validate(leaf, purpose, pc, clock);
-    // Remember the path of a verdict that passed, unless a trust file
-    // changed while the store was being loaded (the key would name other bytes).
-    if (key && v.ok() && v.path_window && v.path_window->contains(now) && trust_identity(now) == identity_) {
+    if (v.code == Code::config_file) return Error(v.code, v.detail);
+    // Remember the path once steps 2 and 3 passed (a refusal by the leaf's
+    // own checks is still a good path), unless a trust file changed while the
+    // store was being loaded (the key would name other bytes).
+    const bool path_passed = std::any_of(v.steps.begin(), v.steps.end(),
+                                         [](const Step& s) { return s.name == "revocation" && s.ok; });
+    if (key && path_passed && v.path_window && v.path_window->contains(now) && trust_identity(now) == identity_) {
         dir_->prune(kind, now);
         const std::string payload = encode(v, now);
         if (dir_->store_entry(kind, format_version, *key,

@@ -398,7 +398,7 @@ BOOST_AUTO_TEST_CASE(crl_revocation_without_crls_is_config_missing) {
 
 BOOST_AUTO_TEST_CASE(crls_without_a_revocation_setting_is_config_missing) {
     expect(with_trust(anchors + "crls = [\"/c.crl\"]\n"), Code::config_missing, "1:1", "trust.revocation",
-           "\"crl\" to check certificates against trust.crls");
+           "\"none\" to not check it");
 }
 
 BOOST_AUTO_TEST_CASE(missing_revocation_is_config_missing) {

@@ -1,8 +1,9 @@
-// The validation cache (src/validation_cache.hpp): a clean pass of the path
-// checks is reused only for the same leaf, the same trust files and inside
-// their validity; everything else (a CRL replaced, a stale CRL, a refusal,
-// on_unknown = "allow", a racily recent file, an untrusted directory, a
-// tampered, moved, truncated or linked entry) is checked again from the files.
+// The validation cache (src/validation_cache.hpp): a path that passed is
+// reused only for the same leaf, the same anchor and intermediate files and
+// inside their validity; revocation is asked again on every use (a CRL
+// replaced, edited or stale counts at once); everything else (a refusal, a
+// racily recent file, an untrusted directory, a tampered, moved, truncated or
+// linked entry) is checked again from the files.
 #define BOOST_TEST_MODULE validation_cache
 #include <boost/test/unit_test.hpp>
 
@@ -143,15 +144,25 @@ BOOST_AUTO_TEST_CASE(another_certificate_or_purpose_is_another_key) {
 BOOST_AUTO_TEST_CASE(a_crl_replaced_by_one_that_revokes_is_checked_at_once) {
     Setup s;
     BOOST_TEST(s.login("alice-ec256.pem").second == Last::stored);
-    // The root's new CRL revokes the issuing CA: the very next login sees it.
+    // The root's new CRL revokes the issuing CA: the very next login sees it,
+    // though the path itself is remembered.
     s.put("root.crl", fx("pki/root-revoked-issuing.crl"));
     FixedClock later(std::time(nullptr) + 5);
     auto [v, how] = s.login("alice-ec256.pem", Purpose::login, &later);
-    BOOST_TEST(how == Last::checked);
+    BOOST_TEST(how == Last::reused);
     BOOST_TEST(v.code == Code::cert_revoked);
+    BOOST_TEST(v.detail.find("depth 1") != std::string::npos, v.detail);
 }
 
-BOOST_AUTO_TEST_CASE(a_crl_edited_in_place_is_another_key) {
+BOOST_AUTO_TEST_CASE(an_anchor_replaced_is_another_key) {
+    Setup s;
+    BOOST_TEST(s.login("alice-ec256.pem").second == Last::stored);
+    s.put("root.pem", fx("pki/root.pem"));  // same bytes, a new inode
+    FixedClock later(std::time(nullptr) + 5);
+    BOOST_TEST(s.login("alice-ec256.pem", Purpose::login, &later).second == Last::stored);
+}
+
+BOOST_AUTO_TEST_CASE(a_crl_edited_in_place_is_read_again) {
     Setup s;
     BOOST_TEST(s.login("alice-ec256.pem").second == Last::stored);
     // Same bytes, rewritten in place: a new mtime and ctime.
@@ -163,16 +174,23 @@ BOOST_AUTO_TEST_CASE(a_crl_edited_in_place_is_another_key) {
         out << bytes;
     }
     FixedClock later(std::time(nullptr) + 5);
-    BOOST_TEST(s.login("alice-ec256.pem", Purpose::login, &later).second == Last::stored);
+    auto [v, how] = s.login("alice-ec256.pem", Purpose::login, &later);
+    BOOST_TEST(how == Last::reused);
+    BOOST_TEST(v.ok(), v.detail);
+    // Edited into garbage: no usable CRL for the issuing CA's level, at once.
+    { std::ofstream(s.dir / "issuing.crl", std::ios::binary | std::ios::trunc) << "garbage"; }
+    auto [g, how_g] = s.login("alice-ec256.pem", Purpose::login, &later);
+    BOOST_TEST(how_g == Last::reused);
+    BOOST_TEST(g.code == Code::cert_revocation_unknown, g.detail);
 }
 
-BOOST_AUTO_TEST_CASE(nothing_is_reused_after_a_crl_s_next_update) {
+BOOST_AUTO_TEST_CASE(a_stale_crl_refuses_though_the_path_is_remembered) {
     Setup s;
     BOOST_TEST(s.login("alice-ec256.pem").second == Last::stored);
     // The fixture CRLs are current for 30 days; 31 days on they are stale.
     FixedClock stale(std::time(nullptr) + 31 * 86400);
     auto [v, how] = s.login("alice-ec256.pem", Purpose::login, &stale);
-    BOOST_TEST(how == Last::checked);
+    BOOST_TEST(how == Last::reused);
     BOOST_TEST(v.code == Code::cert_revocation_unknown);
 }
 
@@ -199,14 +217,21 @@ BOOST_AUTO_TEST_CASE(refusals_are_never_stored) {
     BOOST_TEST(s.entries().empty());
 }
 
-BOOST_AUTO_TEST_CASE(a_status_let_through_by_on_unknown_allow_is_not_stored) {
+BOOST_AUTO_TEST_CASE(a_status_let_through_by_on_unknown_allow_is_asked_again_on_reuse) {
     Setup s;
     s.trust.crls = {(s.dir / "issuing.crl").string()};  // no CRL for the root's own certificates
     s.trust.on_unknown_allow = true;
     auto [v, how] = s.login("alice-ec256.pem");
     BOOST_TEST(v.ok());
-    BOOST_TEST(how == Last::checked);
-    BOOST_TEST(s.entries().empty());
+    BOOST_TEST(how == Last::stored);
+    auto [again, how2] = s.login("alice-ec256.pem");
+    BOOST_TEST(how2 == Last::reused);
+    BOOST_TEST(has_step(again, "revocation", "allowed by trust.on_unknown"));
+    // The same path with on_unknown = "deny": refused at once.
+    s.trust.on_unknown_allow = false;
+    auto [denied, how3] = s.login("alice-ec256.pem");
+    BOOST_TEST(how3 == Last::reused);
+    BOOST_TEST(denied.code == Code::cert_revocation_unknown);
 }
 
 BOOST_AUTO_TEST_CASE(a_racily_recent_trust_file_is_not_remembered) {
