@@ -13,7 +13,6 @@
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/rsa.h>
-#include <openssl/sha.h>
 #include <openssl/x509v3.h>
 
 #include "ossl.hpp"
@@ -32,9 +31,17 @@ bool equal(Bytes a, Bytes b) { return a.size() == b.size() && std::equal(a.begin
 template <std::size_t N>
 bool equal(Bytes a, const std::uint8_t (&b)[N]) { return equal(a, Bytes(b, N)); }
 
+// SHA-256 fetched once: the one-shot SHA256() fetches it on every call, which
+// costs a find() about as much as hashing a block. Never freed (static).
+const EVP_MD* sha256_md() {
+    static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    return md;
+}
+
+// All zero if hashing fails, which no stored hash matches.
 Sha256 sha256(Bytes b) {
     Sha256 d{};
-    SHA256(b.data(), b.size(), d.data());
+    if (EVP_Digest(b.data(), b.size(), d.data(), nullptr, sha256_md(), nullptr) != 1) d.fill(0);
     return d;
 }
 
@@ -211,7 +218,7 @@ Result<std::int64_t> read_time(DerReader& r, std::string_view what) {
     const std::size_t ylen = tag == tag_utc_time ? 2 : 4;
     auto invalid = [&] { return refuse("CRL DER: " + std::string(what) + ": invalid time"); };
     if (c.size() != ylen + 11 || c.back() != 'Z') return invalid();
-    unsigned v[7] = {};  // year, month, day, hour, minute, second
+    unsigned v[6] = {};  // year, month, day, hour, minute, second
     std::size_t pos = 0;
     for (int field = 0; field < 6; ++field) {
         const std::size_t n = field == 0 ? ylen : 2;
@@ -409,10 +416,12 @@ struct Extension {
     Bytes value;  // extnValue's content: the extension's own DER
 };
 
-// Extensions ::= SEQUENCE SIZE (1..MAX) OF Extension, no OID twice (RFC 5280 4.2).
-Result<std::vector<Extension>> read_extensions(DerReader& r, std::string_view what) {
+// Extensions ::= SEQUENCE SIZE (1..MAX) OF Extension, no OID twice (RFC 5280
+// 4.2), into `out` (a vector the caller reuses: one per entry would cost a
+// million allocations for a million entries).
+Status read_extensions(DerReader& r, std::string_view what, std::vector<Extension>& out) {
     DerReader list = r.inside(CG_TRY(r.expect(tag_sequence, what)));
-    std::vector<Extension> out;
+    out.clear();
     if (list.empty()) return refuse("CRL DER: " + std::string(what) + ": empty");
     while (!list.empty()) {
         DerReader e = list.inside(CG_TRY(list.expect(tag_sequence, "Extension")));
@@ -428,15 +437,17 @@ Result<std::vector<Extension>> read_extensions(DerReader& r, std::string_view wh
             if (equal(seen.oid, x.oid)) return refuse(std::string(what) + ": " + oid_name(x.oid) + " appears twice");
         out.push_back(x);
     }
-    return out;
+    return {};
 }
 
 // The DER inside an extnValue: exactly one element of `tag`.
 Result<Tlv> ext_value(const Extension& x, std::uint8_t tag, const std::uint8_t* base) {
     DerReader r(x.value, base);
-    const std::string what = "value of " + oid_name(x.oid);
-    const Tlv t = CG_TRY(r.expect(tag, what));
-    CG_TRY_VOID(r.finish(what));
+    auto t = r.expect(tag, "extnValue");
+    Status end = t ? r.finish("extnValue") : Status{};
+    // Named only on failure: oid_name() is too slow for every entry's reasonCode.
+    if (!t) return refuse(oid_name(x.oid) + ": " + t.error().detail());
+    if (!end) return refuse(oid_name(x.oid) + ": " + end.error().detail());
     return t;
 }
 
@@ -501,7 +512,7 @@ Status parse_crl_extensions(const std::vector<Extension>& exts, const std::uint8
             const Tlv n = CG_TRY(ext_value(x, tag_integer, base));
             if (!minimal_integer(n.content) || !non_negative(n.content) || n.content.size() > 21 ||
                 (n.content.size() == 21 && n.content[0] != 0))
-                return refuse("cRLNumber is not a non-negative INTEGER of at most 20 octets");
+                return refuse("cRLNumber (2.5.29.20) is not a non-negative INTEGER of at most 20 octets");
             facts.crl_number.assign(n.content.begin(), n.content.end());
         } else if (equal(x.oid, oid_delta_crl)) {
             return refuse("delta CRLs are not supported (deltaCRLIndicator)");
@@ -562,17 +573,17 @@ std::uint64_t get_u64(const std::uint8_t* p) {
     return v;
 }
 
-// One revokedCertificates entry into a slot. `n` is its 1-based number, for details.
-Status parse_entry(DerReader& list, std::size_t n, Slot& slot, bool& has_extensions) {
-    const std::string which = "entry " + std::to_string(n);
-    DerReader e = list.inside(CG_TRY(list.expect(tag_sequence, which)));
-    const Tlv serial = CG_TRY(e.expect(tag_integer, which + " userCertificate"));
-    if (!minimal_integer(serial.content))
-        return refuse(which + ": serial number is not a DER INTEGER (empty or not minimal)");
+// One revokedCertificates entry into a slot. The caller puts the entry's
+// number in front of an error's detail; nothing here builds a string unless
+// it fails (this runs a million times for a large CRL).
+Status parse_entry(DerReader& list, Slot& slot, bool& has_extensions, std::vector<Extension>& exts) {
+    DerReader e = list.inside(CG_TRY(list.expect(tag_sequence, "revokedCertificates entry")));
+    const Tlv serial = CG_TRY(e.expect(tag_integer, "userCertificate"));
+    if (!minimal_integer(serial.content)) return refuse("serial number is not a DER INTEGER (empty or not minimal)");
     if (serial.content.size() > max_serial)
-        return refuse(which + ": serial number is " + std::to_string(serial.content.size()) + " octets; at most " +
+        return refuse("serial number is " + std::to_string(serial.content.size()) + " octets; at most " +
                       std::to_string(max_serial) + " are supported");
-    const std::int64_t when = CG_TRY(read_time(e, which + " revocationDate"));
+    const std::int64_t when = CG_TRY(read_time(e, "revocationDate"));
     std::memset(slot.b, 0, slot_size);
     slot.b[0] = static_cast<std::uint8_t>(serial.content.size());
     std::memcpy(slot.b + 1, serial.content.data(), serial.content.size());
@@ -580,19 +591,17 @@ Status parse_entry(DerReader& list, std::size_t n, Slot& slot, bool& has_extensi
     put_u64(slot.b + time_at, static_cast<std::uint64_t>(when));
     if (e.empty()) return {};
     has_extensions = true;
-    const auto exts = CG_TRY(read_extensions(e, which + " crlEntryExtensions"));
-    CG_TRY_VOID(e.finish(which));
+    CG_TRY_VOID(read_extensions(e, "crlEntryExtensions", exts));
+    CG_TRY_VOID(e.finish("revokedCertificates entry"));
     for (const Extension& x : exts) {
         if (equal(x.oid, oid_reason_code)) {
-            auto r = parse_reason(x, list.base());
-            if (!r) return refuse(which + ": " + r.error().detail());
-            slot.b[reason_at] = static_cast<std::uint8_t>(*r);
+            slot.b[reason_at] = static_cast<std::uint8_t>(CG_TRY(parse_reason(x, list.base())));
         } else if (equal(x.oid, oid_certificate_issuer)) {
-            return refuse(which + ": certificateIssuer entry extension: indirect CRLs are not supported");
+            return refuse("certificateIssuer entry extension: indirect CRLs are not supported");
         } else if (equal(x.oid, oid_invalidity_date)) {
             // When the key was suspected lost: revoked either way, so not needed.
         } else if (x.critical) {
-            return refuse(which + ": unknown critical entry extension " + oid_name(x.oid));
+            return refuse("unknown critical entry extension " + oid_name(x.oid));
         }
     }
     return {};
@@ -671,7 +680,7 @@ void write_payload(std::vector<std::uint8_t>& out, std::size_t n, const CrlFacts
     std::memcpy(h + 128, facts.signer_spki_sha256.data(), 32);
     ossl::EvpMdCtxPtr md(EVP_MD_CTX_new());
     unsigned int len = 0;
-    const bool ok = md && EVP_DigestInit_ex(md.get(), EVP_sha256(), nullptr) == 1 &&
+    const bool ok = md && EVP_DigestInit_ex(md.get(), sha256_md(), nullptr) == 1 &&
                     EVP_DigestUpdate(md.get(), h, hashed_header) == 1 &&
                     EVP_DigestUpdate(md.get(), out.data() + fences_at, out.size() - fences_at) == 1 &&
                     EVP_DigestFinal_ex(md.get(), h + hashed_header, &len) == 1;
@@ -757,13 +766,14 @@ Result<Parsed> parse_outer(Bytes der, CrlFacts& facts) {
         p.revoked = t.inside(CG_TRY(t.next("revokedCertificates")));
         DerReader count = p.revoked;
         while (!count.empty()) {
-            (void)CG_TRY(count.expect(tag_sequence, "entry " + std::to_string(p.revoked_count + 1)));
+            (void)CG_TRY(count.expect(tag_sequence, "revokedCertificates entry"));
             ++p.revoked_count;
         }
     }
     if (t.peek() == context(0, true)) {
         DerReader x = t.inside(CG_TRY(t.next("crlExtensions")));
-        const auto exts = CG_TRY(read_extensions(x, "crlExtensions"));
+        std::vector<Extension> exts;
+        CG_TRY_VOID(read_extensions(x, "crlExtensions", exts));
         CG_TRY_VOID(x.finish("crlExtensions"));
         CG_TRY_VOID(parse_crl_extensions(exts, base, facts));
         p.has_extensions = true;
@@ -841,7 +851,6 @@ Result<std::vector<std::uint8_t>> build_crl_index(std::span<const std::uint8_t> 
     }
     CrlFacts facts;
     Parsed p = CG_TRY(parse_outer(crl, facts));
-    // RFC 5280 5.1.2.1: extensions need v2.
     const SigAlg alg = CG_TRY(parse_sig_alg(p.sig_alg, crl.data()));
     const std::string who = CG_TRY(check_issuer(p, issuer, facts));
     EVP_PKEY* key = X509_get0_pubkey(issuer);  // borrowed from issuer
@@ -852,12 +861,12 @@ Result<std::vector<std::uint8_t>> build_crl_index(std::span<const std::uint8_t> 
     // Entries go straight into their slots in the payload.
     std::vector<std::uint8_t> out(header_size + p.revoked_count * slot_size);
     Slot* slots = nullptr;
+    std::vector<Extension> scratch;
     for (std::size_t i = 0; i < p.revoked_count; ++i) {
         Slot* s = ::new (out.data() + header_size + i * slot_size) Slot;
         if (i == 0) slots = s;
-        bool entry_ext = false;
-        CG_TRY_VOID(parse_entry(p.revoked, i + 1, *s, entry_ext));
-        p.has_extensions |= entry_ext;
+        Status st = parse_entry(p.revoked, *s, p.has_extensions, scratch);
+        if (!st) return refuse("entry " + std::to_string(i + 1) + ": " + st.error().detail());
     }
     CG_TRY_VOID(p.revoked.finish("revokedCertificates"));
     if (p.has_extensions && !p.v2) return refuse("CRL is v1 but has extensions (RFC 5280 5.1.2.1)");
@@ -910,7 +919,7 @@ Result<CrlIndexView> CrlIndexView::open(std::span<const std::uint8_t> payload) {
     ossl::EvpMdCtxPtr md(EVP_MD_CTX_new());
     std::uint8_t digest[32];
     unsigned int len = 0;
-    if (!md || EVP_DigestInit_ex(md.get(), EVP_sha256(), nullptr) != 1 ||
+    if (!md || EVP_DigestInit_ex(md.get(), sha256_md(), nullptr) != 1 ||
         EVP_DigestUpdate(md.get(), h, hashed_header) != 1 ||
         EVP_DigestUpdate(md.get(), h + fences_at, payload.size() - fences_at) != 1 ||
         EVP_DigestFinal_ex(md.get(), digest, &len) != 1 || len != 32)

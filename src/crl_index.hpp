@@ -58,7 +58,9 @@ struct RevokedEntry {
 };
 
 // The key a serial is looked up by: the content octets of the DER INTEGER
-// (two's complement, minimal), exactly as in the certificate's encoding.
+// (two's complement, minimal), exactly as in the certificate's encoding. A
+// (non-conforming) negative serial keeps its two's complement octets, so it
+// matches a CRL entry that lists the same INTEGER. Empty if it cannot be encoded.
 std::vector<std::uint8_t> serial_key(const X509* cert);
 // SHA-256 of a certificate's DER subject Name / SubjectPublicKeyInfo, to
 // compare with CrlFacts when choosing a CRL for a certificate's issuer.
@@ -72,6 +74,14 @@ Sha256 spki_sha256(const X509* cert);
 // with a detail that names what is wrong ("CRL signature does not verify with
 // the key of CN=...", "delta CRLs are not supported", "entry 17: serial
 // number is 40 octets; at most 22 are supported", ...); never a partial index.
+//
+// Serials: RFC 5280 4.1.2.2 allows 20 octets; 22 are accepted (a 20-octet
+// value with a sign octet, and one to spare for CAs that overshoot); longer
+// ones refuse the CRL. A serial listed twice is indexed once, with the
+// earliest revocationDate among its entries and that entry's reason: it is
+// revoked either way, and refusing the whole CRL over the repetition would
+// leave every certificate of the issuer without a revocation answer.
+// Negative and zero serials are indexed as encoded (see serial_key()).
 Result<std::vector<std::uint8_t>> build_crl_index(std::span<const std::uint8_t> crl, X509* issuer);
 
 // A read-only view of an index payload (mapped or in memory; the bytes must
@@ -84,16 +94,20 @@ public:
 
     const CrlFacts& facts() const noexcept { return facts_; }
 
-    // The entry for `serial` (serial_key form), nullopt when not revoked.
+    // The entry for `serial` (serial_key form), nullopt when not revoked (an
+    // empty serial, or one longer than any an index can hold, is not).
     // Checks the block it reads: Error (Code::io, "CRL index corrupt: ...")
-    // when that block's hash does not match. O(log n); thread-safe.
+    // when that block's hash does not match or its keys are out of order.
+    // O(log n) plus one block's SHA-256 (32 KiB); thread-safe (reads only).
     Result<std::optional<RevokedEntry>> find(std::span<const std::uint8_t> serial) const;
 
 private:
     CrlIndexView() = default;
     std::span<const std::uint8_t> payload_;
     CrlFacts facts_;
-    // layout details are the implementation's
+    // Layout (crl_index.cpp, above write_payload): sorted 32-octet slots,
+    // grouped in blocks of block_entries_; each block's first key (its fence)
+    // and its SHA-256, in tables covered by the header's hash.
     std::span<const std::uint8_t> fences_, block_hashes_, slots_;
     std::uint32_t block_entries_ = 0;
 };

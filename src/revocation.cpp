@@ -263,6 +263,7 @@ struct RevocationChecker::State {
     };
     std::map<std::string, FileCrls, std::less<>> files;
     std::map<std::string, std::shared_ptr<Crl>, std::less<>> fetched;  // by cache key
+    std::map<std::string, OcspAnswer, std::less<>> answered;           // asked in this process, by cache key
     std::optional<std::vector<Certificate>> issuers;                    // anchors and intermediates, on demand
     std::string issuers_problem;
 
@@ -585,6 +586,14 @@ std::optional<OcspAnswer> RevocationChecker::State::ocsp(X509* cert, X509* issue
                                                          std::string& problem) {
     const auto settings = ocsp_settings();
     const auto key = ocsp_key(url, cert, issuer);
+    const std::string memo_key(view(key));
+    if (!force) {
+        std::lock_guard lock(mu);
+        if (auto it = answered.find(memo_key); it != answered.end() && now <= it->second.expires) {
+            cached = false;
+            return it->second;
+        }
+    }
     std::optional<OcspAnswer> kept;
     if (dir)
         if (auto m = dir->open_entry(kind_ocsp, format_version, key))
@@ -621,6 +630,8 @@ std::optional<OcspAnswer> RevocationChecker::State::ocsp(X509* cert, X509* issue
         const std::string payload = encode_ocsp(url, cert, issuer, a->der);
         dir->store_entry(kind_ocsp, format_version, key, bytes::as_span(payload), a->expires + grace() + 86400, 0644);
     }
+    std::lock_guard lock(mu);
+    answered[memo_key] = *a;
     return std::move(a).value();
 }
 
@@ -748,12 +759,13 @@ std::optional<Answer> RevocationChecker::State::by_crl(X509* cert, X509* issuer,
 
 // ------------------------------------------------------------------- checker
 
-RevocationChecker::RevocationChecker(const TrustConfig& trust) : trust_(trust), state_(std::make_unique<State>(trust_)) {}
+RevocationChecker::RevocationChecker(const TrustConfig& trust, Network network)
+    : trust_(trust), network_(network), state_(std::make_unique<State>(trust_)) {}
 
 RevocationChecker::~RevocationChecker() = default;
 
-Result<std::vector<CertRevocation>> RevocationChecker::check(std::span<X509* const> chain, std::time_t now,
-                                                             Network network) const {
+Result<std::vector<CertRevocation>> RevocationChecker::check(std::span<X509* const> chain, std::time_t now) const {
+    const Network network = network_;
     if (trust_.checks_crl())
         for (const auto& path : trust_.crls)
             if (auto f = ProtectedFile::open(path, static_cast<std::size_t>(trust_.crl_max_size)); !f)

@@ -80,21 +80,20 @@ std::string describe(const CertRevocation& r, std::time_t now);
 
 class RevocationChecker {
 public:
+    enum class Network { use, avoid };  // avoid: files and kept answers only (a status display)
+
     // Keeps a copy of `trust`. Reads nothing yet.
-    explicit RevocationChecker(const TrustConfig& trust);
+    explicit RevocationChecker(const TrustConfig& trust, Network network = Network::use);
     ~RevocationChecker();
     RevocationChecker(const RevocationChecker&) = delete;
     RevocationChecker& operator=(const RevocationChecker&) = delete;
-
-    enum class Network { use, avoid };  // avoid: files and kept answers only (a status display)
 
     // `chain`: the validated path, leaf first, the trust anchor last.
     // Stops at the first revoked certificate. Thread-safe. Error
     // (Code::config_file) only when a trust.crls file cannot be used at all
     // (gone, unreadable, writable by others, too large), as TrustStore::create
     // says; a CRL in it that fails a check only makes the status unknown.
-    Result<std::vector<CertRevocation>> check(std::span<X509* const> chain, std::time_t now,
-                                              Network network = Network::use) const;
+    Result<std::vector<CertRevocation>> check(std::span<X509* const> chain, std::time_t now) const;
 
     // For `cardgate revocation refresh`: builds missing indexes of
     // trust.crls files, downloads again every CRL kept in the cache (and the
@@ -110,6 +109,7 @@ public:
 
 private:
     const TrustConfig trust_;
+    Network network_;
     std::unique_ptr<State> state_;
 };
 

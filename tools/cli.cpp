@@ -19,6 +19,9 @@ std::string usage_text() {
            "                                       which account a certificate maps to, by which rule or\n"
            "                                       binding, with strength, groups and privileges\n"
            "  check-config                         parse and check the configuration, rules and bindings\n"
+           "  revocation status [--offline] CERT|pkcs11:URI\n"
+           "                                       each chain certificate's revocation status: source, age\n"
+           "  revocation refresh                   fetch CRLs and OCSP responses ahead of time (for a timer)\n"
            "\n"
            "exit codes: 0 success, 1 denied or invalid, 2 usage or config error, 3 token/reader error,\n"
            "4 internal error. See cardgate(1).\n";
@@ -37,7 +40,7 @@ Result<Options> parse_options(int argc, char** argv) {
         if (a.starts_with("--") && a.find('=') != std::string_view::npos) {
             value = std::string(a.substr(a.find('=') + 1));
             a = a.substr(0, a.find('='));
-            if (a == "--json" || a == "--help") return Error(Code::usage, std::string(a) + " takes no value");
+            if (a == "--json" || a == "--help" || a == "--offline") return Error(Code::usage, std::string(a) + " takes no value");
         } else if (a == "--config" || a == "--purpose" || a == "--pin-source" || a == "--module" || a == "--host" ||
                    a == "--user" || a == "--index-dir") {
             value = CG_TRY(need_value(i, a));
@@ -50,6 +53,7 @@ Result<Options> parse_options(int argc, char** argv) {
         else if (a == "--user") o.user = value;
         else if (a == "--index-dir") o.index_dir = value;
         else if (a == "--json") o.json = true;
+        else if (a == "--offline") o.offline = true;
         else if (a == "--help" || a == "-h") o.command = "help";
         else if (a == "--version") o.command = "version";
         else if (a == "--") {

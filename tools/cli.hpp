@@ -23,6 +23,7 @@ struct Options {
     std::optional<std::string> host;         // --host (challenge context; default: this host's name)
     std::optional<std::string> index_dir;    // --index-dir (derived index files; default: built in / mapping.index_dir)
     std::optional<std::string> user;         // --user (map: the account asked for, as PAM_USER)
+    bool offline = false;                    // --offline (revocation status: files and kept answers only)
     std::vector<std::string> args;           // positional arguments after the command
 };
 
@@ -59,6 +60,7 @@ int cmd_verify(const Options& o, Output& out);
 int cmd_prove(const Options& o, Output& out);
 int cmd_check_config(const Options& o, Output& out);
 int cmd_map(const Options& o, Output& out);
+int cmd_revocation(const Options& o, Output& out);
 
 // Lower-case hex of bytes.
 std::string hex(const std::vector<unsigned char>& v);

@@ -8,7 +8,8 @@ cardgate_SOURCES = \
 	tools/cmd_verify.cpp \
 	tools/cmd_prove.cpp \
 	tools/cmd_check_config.cpp \
-	tools/cmd_map.cpp
+	tools/cmd_map.cpp \
+	tools/cmd_revocation.cpp
 cardgate_LDADD = libcardgate.la
 
 # The libp11 peer for bench/run (built by `make`, not installed).
