@@ -693,10 +693,20 @@ void write_payload(std::vector<std::uint8_t>& out, std::size_t n, const CrlFacts
 Result<std::vector<std::uint8_t>> pem_to_der(Bytes in) {
     static constexpr std::string_view begin = "-----BEGIN X509 CRL-----", end = "-----END X509 CRL-----";
     const std::string_view text(reinterpret_cast<const char*>(in.data()), in.size());
-    const auto b = text.find(begin);
+    // The markers are whole lines (RFC 7468 2), as OpenSSL's PEM reader wants them.
+    auto line_at = [&text](std::string_view marker, std::size_t from) {
+        for (auto at = text.find(marker, from); at != std::string_view::npos; at = text.find(marker, at + 1)) {
+            const auto after = at + marker.size();
+            if ((at == 0 || text[at - 1] == '\n') &&
+                (after == text.size() || text[after] == '\n' || text[after] == '\r'))
+                return at;
+        }
+        return std::string_view::npos;
+    };
+    const auto b = line_at(begin, 0);
     if (b == std::string_view::npos) return refuse("not a DER or PEM CRL (no \"" + std::string(begin) + "\" line)");
     const auto body_at = b + begin.size();
-    const auto e = text.find(end, body_at);
+    const auto e = line_at(end, body_at);
     if (e == std::string_view::npos) return refuse("PEM CRL: no \"" + std::string(end) + "\" line");
     const std::string_view body = text.substr(body_at, e - body_at);
     if (body.size() > static_cast<std::size_t>(INT32_MAX)) return refuse("PEM CRL: too large");
@@ -859,7 +869,14 @@ Result<std::vector<std::uint8_t>> build_crl_index(std::span<const std::uint8_t> 
     facts.crl_sha256 = sha256(crl);
 
     // Entries go straight into their slots in the payload.
-    std::vector<std::uint8_t> out(header_size + p.revoked_count * slot_size);
+    // Reserved whole, so that appending the tables never reallocates: a copy
+    // of 32 MB of slots for a million entries would double the peak memory.
+    std::size_t trailer = 8 + facts.crl_number.size();
+    for (const auto& u : facts.idp_uris) trailer += 4 + u.size();
+    const std::size_t max_blocks = (p.revoked_count + block_entries - 1) / block_entries;
+    std::vector<std::uint8_t> out;
+    out.reserve(header_size + p.revoked_count * slot_size + max_blocks * (key_size + 32) + trailer);
+    out.resize(header_size + p.revoked_count * slot_size);
     Slot* slots = nullptr;
     std::vector<Extension> scratch;
     for (std::size_t i = 0; i < p.revoked_count; ++i) {

@@ -39,8 +39,8 @@ bool is_control_or_space(unsigned char c) { return c <= 0x20 || c >= 0x7f; }
 
 bool starts_with_nocase(std::string_view s, std::string_view prefix) {
     return s.size() >= prefix.size() &&
-           std::equal(prefix.begin(), prefix.end(), s.begin(), [](char a, char b) {
-               return (a >= 'A' && a <= 'Z' ? static_cast<char>(a - 'A' + 'a') : a) == b;
+           std::equal(prefix.begin(), prefix.end(), s.begin(), [](char lower, char c) {
+               return (c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c) == lower;
            });
 }
 
@@ -105,6 +105,9 @@ std::string describe_failure(CURL* curl, CURLcode rc, const char* errbuf, const 
     }
     case CURLE_FILESIZE_EXCEEDED:  // Content-Length above CURLOPT_MAXFILESIZE_LARGE
         return "body larger than " + std::to_string(r.limits.max_size) + " bytes";
+    case CURLE_UNSUPPORTED_PROTOCOL:  // the scheme was checked: this is a reply without an HTTP status line
+    case CURLE_WEIRD_SERVER_REPLY:
+        return std::string("reply is not HTTP") + (errbuf[0] ? " (" + std::string(errbuf) + ")" : std::string());
     case CURLE_PARTIAL_FILE:
         return "connection closed before the whole body arrived";
     default:

@@ -23,12 +23,17 @@ struct FetchLimits {
     std::size_t max_size = 1u << 20;          // bytes of body
 };
 
-// True for an absolute http:// or https:// URL with a host.
+// True for an absolute http:// or https:// URL with a host (and a port, if
+// any, in 1..65535); false with userinfo ("user:pw@"), a backslash in the
+// authority, or any whitespace, control or non-ASCII byte anywhere.
 bool is_fetchable_url(std::string_view url);
 
 // The body of a 200 response. Error Code::io, detail "GET <url>: <reason>"
 // ("timed out after 5000 ms", "connection refused", "HTTP status 404",
-// "redirect to <location> not followed", "body larger than N bytes", ...).
+// "redirect to <location> not followed", "body larger than N bytes",
+// "reply is not HTTP", "connection closed before the whole body arrived",
+// or libcurl's words). A URL is_fetchable_url refuses fails before any
+// connection: "not an http:// or https:// URL with a host".
 Result<std::string> http_get(const std::string& url, const FetchLimits& limits);
 Result<std::string> http_post(const std::string& url, std::string_view content_type, std::string_view body,
                               const FetchLimits& limits);

@@ -139,6 +139,7 @@ Result<OCSP_SINGLERESP*> find_single(OCSP_BASICRESP* bs, X509* cert, X509* issue
     std::vector<int> tried;
     for (int i = 0; i < OCSP_resp_count(bs); ++i) {
         ASN1_OBJECT* alg = nullptr;  // borrowed from bs
+        // OpenSSL 3.0's OCSP_id_get0_info takes a non-const CertID; it only reads it.
         OCSP_id_get0_info(nullptr, &alg, nullptr, nullptr,
                           const_cast<OCSP_CERTID*>(OCSP_SINGLERESP_get0_id(OCSP_resp_get0(bs, i))));
         const EVP_MD* md = certid_md(alg);

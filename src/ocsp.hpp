@@ -12,7 +12,9 @@
 //     is honoured when it is SHA-1 or SHA-256..512);
 //   - with a nonce sent: the same nonce back (a responder that drops it or
 //     changes it is refused);
-//   - thisUpdate not after now + 5 minutes (clock skew).
+//   - thisUpdate not after now + 5 minutes (clock skew), nextUpdate (when
+//     present) not before thisUpdate.
+// The checks run in this order and the first that fails is the one named.
 // Freshness is the caller's decision (revocation.hpp): the answer carries
 // `expires` = the earlier of nextUpdate and thisUpdate + max_age.
 #pragma once
@@ -58,7 +60,9 @@ Result<OcspAnswer> ocsp_query(const std::string& url, X509* cert, X509* issuer, 
                               std::time_t now);
 
 // Checks a response kept from an earlier query (no nonce to compare; every
-// other check as above). For the on-disk cache.
+// other check as above, delegated responder validity at `now`). For the
+// on-disk cache. Refusals: Code::cert_revocation_unknown, detail
+// "stored OCSP response: <check>".
 Result<OcspAnswer> ocsp_check_response(std::string_view der, X509* cert, X509* issuer, const OcspSettings& settings,
                                        std::time_t now);
 

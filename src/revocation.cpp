@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <set>
 #include <optional>
 
 #include "bytes.hpp"
@@ -214,6 +215,7 @@ struct Crl {
     std::vector<std::uint8_t> memory;             // …or the payload built in this process
     std::optional<CrlIndexView> view;
     std::string url;                              // downloads: where from
+    std::string path;                             // trust.crls files: which
     const CrlFacts& facts() const { return view->facts(); }
 };
 
@@ -284,7 +286,11 @@ struct RevocationChecker::State {
     std::optional<OcspAnswer> ocsp(X509* cert, X509* issuer, const std::string& url, std::time_t now, Network net,
                                    bool force, bool& cached, std::string& problem);
 
-    std::optional<Answer> by_crl(X509* cert, X509* issuer, std::time_t now, Network net, std::string& problem);
+    // `subordinate`: for a trust anchor, the certificate it issued in this
+    // chain, whose distribution points name the CRL the anchor publishes.
+    std::optional<Answer> by_crl(X509* cert, X509* issuer, X509* subordinate, std::time_t now, Network net,
+                                 std::string& problem, bool retried = false);
+    std::set<std::string, std::less<>> distrusted;  // trust.crls files whose stored index failed a check (with mu)
     std::optional<Answer> by_ocsp(X509* cert, X509* issuer, std::time_t now, Network net, std::string& problem);
 };
 
@@ -336,7 +342,9 @@ RevocationChecker::State::FileCrls RevocationChecker::State::load_file(const std
     FileCrls out;
     out.id = id;
     const std::string source = "CRL " + path;
-    if (dir)
+    // An index that failed a check is not read again: rebuilt from the file.
+    const bool use_index = distrusted.erase(path) == 0;
+    if (dir && use_index)
         if (std::shared_ptr<const MappedIndex> mapped = dir->open(kind_file, format_version, path, id)) {
             if (auto parts = decode_file_index(mapped->payload())) {
                 for (auto p : *parts) {
@@ -346,6 +354,7 @@ RevocationChecker::State::FileCrls RevocationChecker::State::load_file(const std
                         out.crls.clear();
                         break;
                     }
+                    c->path = path;
                     out.crls.push_back(std::move(c));
                 }
                 if (!out.crls.empty()) return out;
@@ -397,6 +406,7 @@ RevocationChecker::State::FileCrls RevocationChecker::State::load_file(const std
             out.problems.push_back(problem);
             continue;
         }
+        c->path = path;
         out.crls.push_back(std::move(c));
         indexes.push_back(std::move(*built));
     }
@@ -671,14 +681,20 @@ std::optional<Answer> RevocationChecker::State::by_ocsp(X509* cert, X509* issuer
 
 // ---------------------------------------------------------------------- CRLs
 
-std::optional<Answer> RevocationChecker::State::by_crl(X509* cert, X509* issuer, std::time_t now, Network net,
-                                                       std::string& problem) {
+std::optional<Answer> RevocationChecker::State::by_crl(X509* cert, X509* issuer, X509* subordinate, std::time_t now,
+                                                       Network net, std::string& problem, bool retried) {
     std::vector<std::string> problems;
     std::vector<std::shared_ptr<Crl>> candidates = file_crls(problems);
     const auto dp_urls = crl_dp_urls(cert);
     if (trust.fetch_crls) {
-        if (dp_urls.empty()) problems.push_back("the certificate names no http(s) CRL distribution point");
-        for (const auto& url : dp_urls) {
+        // A self-signed anchor seldom names a distribution point of its own;
+        // the CRL it publishes is the one its subordinates point at.
+        auto urls = dp_urls;
+        if (subordinate)
+            for (auto& u : crl_dp_urls(subordinate))
+                if (std::find(urls.begin(), urls.end(), u) == urls.end()) urls.push_back(std::move(u));
+        if (urls.empty()) problems.push_back("the certificate names no http(s) CRL distribution point");
+        for (const auto& url : urls) {
             std::string p;
             if (auto c = fetched_crl(url, issuer, now, net, false, p)) candidates.push_back(std::move(c));
             if (!p.empty()) problems.push_back(p);
@@ -733,6 +749,21 @@ std::optional<Answer> RevocationChecker::State::by_crl(X509* cert, X509* issuer,
     const Crl& crl = **best;
     auto hit = crl.view->find(serial_key(cert));
     if (!hit) {
+        // A kept index that fails its check is never trusted: built again
+        // from the CRL (the file, or a new download), once.
+        if (!retried && (!crl.path.empty() || !crl.url.empty())) {
+            {
+                std::lock_guard lock(mu);
+                if (!crl.path.empty()) {
+                    distrusted.insert(crl.path);
+                    files.erase(crl.path);
+                } else {
+                    fetched.erase(std::string(view(fetch_key(crl.url, issuer))));
+                    if (dir) dir->store_entry(kind_fetch, format_version, fetch_key(crl.url, issuer), {}, 0, 0644);
+                }
+            }
+            return by_crl(cert, issuer, subordinate, now, net, problem, true);
+        }
         problem = crl.source + ": " + hit.error().detail();
         return std::nullopt;
     }
@@ -789,7 +820,8 @@ Result<std::vector<CertRevocation>> RevocationChecker::check(std::span<X509* con
                 a = state_->by_ocsp(cert, issuer, now, network, problem);
             } else {
                 asked = true;
-                a = state_->by_crl(cert, issuer, now, network, problem);
+                a = state_->by_crl(cert, issuer, anchor && depth > 0 ? chain[depth - 1] : nullptr, now, network,
+                                   problem);
             }
             if (a) break;
             said.push_back(std::move(problem));

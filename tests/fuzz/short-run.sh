@@ -1,5 +1,5 @@
-# Runs one fuzz target briefly, as a TAP test (sourced by bindings.sh and
-# rules.sh, run by `make check` from the top build directory): the seed corpus,
+# Runs one fuzz target briefly, as a TAP test (sourced by bindings.sh,
+# rules.sh and crl_index.sh, run by `make check` from the top build directory): the seed corpus,
 # then new inputs for at most FUZZ_RUNS runs or FUZZ_SECONDS seconds, whichever
 # ends first. Skipped when configure found no clang++ with libFuzzer.
 # A crashing input is kept as tests/fuzz/<target>-crash-<sha1>; to add it to

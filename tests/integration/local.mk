@@ -8,6 +8,7 @@ INTEGRATION_TESTS = \
 	tests/integration/prove.sh \
 	tests/integration/list.sh \
 	tests/integration/map.sh \
-	tests/integration/pam.sh
+	tests/integration/pam.sh \
+	tests/integration/revocation.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/tap.sh

@@ -457,6 +457,16 @@ BOOST_AUTO_TEST_CASE(not_a_crl_is_refused) {
     const std::string bad = "-----BEGIN X509 CRL-----\n!!!!\n-----END X509 CRL-----\n";
     refused(Der(bad.begin(), bad.end()), issuing.get(), "does not decode");
     refused(Der{}, issuing.get(), "not a DER or PEM CRL");
+    // The markers must be whole lines, as for OpenSSL's PEM reader (found by fuzz_crl_index).
+    const Der pem = read_file(fx("pki/issuing.crl"));
+    Der mid{'x', 'y'};
+    mid.insert(mid.end(), pem.begin(), pem.end());
+    refused(mid, issuing.get(), "not a DER or PEM CRL");
+    // Text lines before the block (as `openssl crl -text` writes) are skipped.
+    const std::string text = "Certificate Revocation List (CRL):\n  ...\n";
+    Der with_text(text.begin(), text.end());
+    with_text.insert(with_text.end(), pem.begin(), pem.end());
+    BOOST_TEST(build(with_text, issuing.get()) == build(pem, issuing.get()));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -677,7 +687,7 @@ BOOST_AUTO_TEST_CASE(invalid_times_are_refused) {
     }
     Spec s;
     s.entries = std::vector<Der>{entry({0x01}, utc("250229000000Z"))};  // 2025 is not a leap year
-    refused(signed_crl(s), ca_cert(), "entry 1 revocationDate");
+    refused(signed_crl(s), ca_cert(), "entry 1: CRL DER: revocationDate");
 }
 
 BOOST_AUTO_TEST_CASE(v1_crl_with_extensions_is_refused) {
@@ -718,7 +728,7 @@ BOOST_AUTO_TEST_CASE(bad_crl_numbers_are_refused) {
     for (const Der& n : {integer({0xFF}), integer({0x00, 0x01}), integer(Der(21, 0x7F)), null()}) {
         Spec s;
         s.extensions = std::vector<Der>{ext("2.5.29.20", false, n)};
-        refused(signed_crl(s), ca_cert(), "cRLNumber");
+        refused(signed_crl(s), ca_cert(), "2.5.29.20");
     }
 }
 
@@ -741,7 +751,7 @@ BOOST_AUTO_TEST_CASE(bad_reason_codes_are_refused) {
         const char* says;
     };
     for (const Case& c : {Case{tlv(0x0A, {8}), "removeFromCRL"}, Case{tlv(0x0A, {7}), "not a CRLReason"},
-                          Case{tlv(0x0A, {11}), "not a CRLReason"}, Case{integer({1}), "value of"},
+                          Case{tlv(0x0A, {11}), "not a CRLReason"}, Case{integer({1}), "(2.5.29.21): CRL DER: extnValue"},
                           Case{tlv(0x0A, {0, 1}), "not a valid CRLReason"}}) {
         Spec s;
         s.entries = std::vector<Der>{entry({0x46}, utc("260101000000Z"), {{ext("2.5.29.21", false, c.value)}})};
@@ -842,7 +852,7 @@ BOOST_AUTO_TEST_CASE(issuer_name_must_be_byte_equal) {
     Spec s;
     const Ca other = make_ca("EC", "P-256", "critical,keyCertSign,cRLSign", "Other CA");
     s.issuer = other.name;
-    refused(signed_crl(s), ca_cert(), "CRL issuer O=Example Corp, CN=Other CA is not");
+    refused(signed_crl(s), ca_cert(), "CRL issuer CN=Other CA,O=Example Corp is not CN=Test CRL CA,O=Example Corp");
 }
 
 BOOST_AUTO_TEST_CASE(long_serials_are_refused_naming_the_entry) {
@@ -961,14 +971,14 @@ BOOST_AUTO_TEST_CASE(every_revoked_serial_is_found_and_others_are_not) {
     }
     std::mt19937_64 rng(7);
     int misses = 0;
-    for (int i = 0; i < 100000; ++i) {
+    for (int i = 0; i < 20000; ++i) {
         Der s(1 + rng() % 21);
         for (auto& b : s) b = static_cast<std::uint8_t>(rng());
         if (l.serials.count(s)) continue;
         BOOST_REQUIRE(!find(v, s).has_value());
         ++misses;
     }
-    BOOST_TEST(misses > 90000);
+    BOOST_TEST(misses > 18000);
 }
 
 BOOST_AUTO_TEST_CASE(agrees_with_openssl_entry_by_entry) {
