@@ -1,6 +1,7 @@
 // Shared plumbing of the cardgate CLI: options, output (human or --json), exit.
 #pragma once
 
+#include <ctime>
 #include <optional>
 #include <string>
 #include <vector>
@@ -8,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "src/result.hpp"
+#include "src/revocation.hpp"
 
 namespace cardgate::cli {
 
@@ -61,6 +63,9 @@ int cmd_prove(const Options& o, Output& out);
 int cmd_check_config(const Options& o, Output& out);
 int cmd_map(const Options& o, Output& out);
 int cmd_revocation(const Options& o, Output& out);
+
+// Each chain certificate's revocation status (revocation.hpp) for --json.
+Json revocation_json(const std::vector<CertRevocation>& statuses, std::time_t now);
 
 // Lower-case hex of bytes.
 std::string hex(const std::vector<unsigned char>& v);

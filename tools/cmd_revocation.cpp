@@ -56,26 +56,8 @@ int status(const Options& o, Output& out) {
         out.line("chain        INVALID (" + std::string(name(v.code)) + "): " + v.detail);
         return out.finish(v.code);
     }
-    Json list = Json::array();
-    for (const auto& r : v.revocation) {
-        Json j = {{"depth", r.depth}, {"subject", r.subject}, {"status", state_name(r.state)}};
-        if (r.state == RevState::good || r.state == RevState::revoked) {
-            j["source"] = r.source;
-            j["this_update"] = utc(static_cast<std::time_t>(r.this_update));
-            j["age_seconds"] = now - r.this_update;
-            j["expires"] = utc(static_cast<std::time_t>(r.expires));
-            j["stale"] = r.stale;
-            j["kept"] = r.cached;
-        }
-        if (r.state == RevState::revoked) {
-            j["revoked_at"] = utc(static_cast<std::time_t>(r.revoked_at));
-            j["reason"] = crl_reason_name(r.reason);
-        }
-        if (!r.detail.empty()) j["detail"] = r.detail;
-        list.push_back(std::move(j));
-        out.line("  " + describe(r, now));
-    }
-    d["chain"] = list;
+    for (const auto& r : v.revocation) out.line("  " + describe(r, now));
+    d["chain"] = revocation_json(v.revocation, now);
     // Only the path's steps decide here: key usage and EKU belong to a purpose.
     Code code = Code::ok;
     for (const auto& s : v.steps)
@@ -111,6 +93,28 @@ int refresh(const Options& o, Output& out) {
 }
 
 }  // namespace
+
+Json revocation_json(const std::vector<CertRevocation>& statuses, std::time_t now) {
+    Json list = Json::array();
+    for (const auto& r : statuses) {
+        Json j = {{"depth", r.depth}, {"subject", r.subject}, {"status", state_name(r.state)}};
+        if (r.state == RevState::good || r.state == RevState::revoked) {
+            j["source"] = r.source;
+            j["this_update"] = utc(static_cast<std::time_t>(r.this_update));
+            j["age_seconds"] = now - r.this_update;
+            j["expires"] = utc(static_cast<std::time_t>(r.expires));
+            j["stale"] = r.stale;
+            j["kept"] = r.cached;
+        }
+        if (r.state == RevState::revoked) {
+            j["revoked_at"] = utc(static_cast<std::time_t>(r.revoked_at));
+            j["reason"] = crl_reason_name(r.reason);
+        }
+        if (!r.detail.empty()) j["detail"] = r.detail;
+        list.push_back(std::move(j));
+    }
+    return list;
+}
 
 int cmd_revocation(const Options& o, Output& out) {
     if (o.args.empty()) return out.fail(Error(Code::usage, "revocation needs a subcommand: status or refresh"));

@@ -32,6 +32,7 @@ int cmd_verify(const Options& o, Output& out) {
     for (const auto& s : v.steps) steps.push_back({{"step", s.name}, {"ok", s.ok}, {"detail", s.detail}});
     d["steps"] = steps;
     d["chain"] = v.chain_subjects;
+    if (!v.revocation.empty()) d["revocation"] = revocation_json(v.revocation, clock.now());
     d["verdict"] = v.ok() ? "valid" : "invalid";
     if (!v.ok()) d["error"] = {{"code", name(v.code)}, {"message", describe(v.code)}, {"detail", v.detail}};
 
