@@ -868,9 +868,9 @@ Result<std::vector<std::uint8_t>> build_crl_index(std::span<const std::uint8_t> 
     CG_TRY_VOID(verify_signature(p.tbs, p.sig, alg, key, who));
     facts.crl_sha256 = sha256(crl);
 
-    // Entries go straight into their slots in the payload.
-    // Reserved whole, so that appending the tables never reallocates: a copy
-    // of 32 MB of slots for a million entries would double the peak memory.
+    // Entries go straight into their slots in the payload, reserved whole so
+    // that appending the tables never reallocates: a copy of the 32 MB of
+    // slots of a million entries would double the peak memory.
     std::size_t trailer = 8 + facts.crl_number.size();
     for (const auto& u : facts.idp_uris) trailer += 4 + u.size();
     const std::size_t max_blocks = (p.revoked_count + block_entries - 1) / block_entries;

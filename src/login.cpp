@@ -21,6 +21,7 @@ struct Found {
     Code code = Code::cert_parse;  // why it is not eligible (ok when it is)
     std::string detail;
     std::optional<Identity> identity;
+    std::string revocation;  // when valid: which source answered for each certificate, and how old
 };
 
 void describe_cert(LoginOutcome& out, const p11::TokenInfo& t, const Certificate& c) {
@@ -139,6 +140,7 @@ LoginOutcome run_login(const Config& config, const LoginRequest& req, Person& pe
                 f.code = v.code;
                 f.detail = v.detail;
             } else {
+                f.revocation = revocation_summary(v.revocation, clock.now());
                 std::optional<std::string_view> user;
                 if (req.user) user = *req.user;
                 MapResult m = mapper->map(*f.cert, Purpose::login, user);
@@ -269,6 +271,7 @@ LoginOutcome run_login(const Config& config, const LoginRequest& req, Person& pe
     out.pin_change_required = t->pin_to_be_changed();
     out.code = Code::ok;
     out.detail = "badge login of " + out.account + " (" + out.strength + ", " + out.source + ")";
+    if (!chosen->revocation.empty()) out.detail += "; revocation: " + chosen->revocation;
     return out;
 }
 

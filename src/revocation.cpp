@@ -947,6 +947,25 @@ std::string_view crl_reason_name(int reason) {
     }
 }
 
+std::string revocation_summary(const std::vector<CertRevocation>& statuses, std::time_t now) {
+    std::string s;
+    for (const auto& r : statuses) {
+        if (!s.empty()) s += "; ";
+        s += std::to_string(r.depth) + " ";
+        switch (r.state) {
+        case RevState::good: s += "good "; break;
+        case RevState::revoked: s += "revoked "; break;
+        case RevState::unknown: s += "unknown"; continue;
+        case RevState::not_checked: s += "not checked"; continue;
+        }
+        // The source without its note (a stale answer's note is long).
+        s += r.source.substr(0, r.source.find(" (")) + " " + age_text(now - r.this_update);
+        if (r.cached) s += " kept";
+        if (r.stale) s += " STALE";
+    }
+    return s;
+}
+
 std::string describe(const CertRevocation& r, std::time_t now) {
     std::string s = at_depth(static_cast<std::size_t>(r.depth), r.subject) + ": ";
     switch (r.state) {

@@ -77,6 +77,8 @@ Status check_crl_file(const std::string& path, std::size_t max_size);
 std::string_view crl_reason_name(int reason);
 // One line: "depth 0 (CN=…): good by OCSP http://… (thisUpdate 2026-…Z, 4 min old)".
 std::string describe(const CertRevocation& r, std::time_t now);
+// For an audit line: "0 good OCSP http://… 4 min old; 1 good CRL /etc/… 2 h old STALE; 2 not checked".
+std::string revocation_summary(const std::vector<CertRevocation>& statuses, std::time_t now);
 
 class RevocationChecker {
 public:

@@ -170,6 +170,8 @@ done
 
 login alice-ec256 -a "$PIN" "" authenticate
 expect "no user given: the user comes from the badge and is set as PAM_USER" PAM_SUCCESS ok "PAM_USER: alice"
+check "the audit line of a granted login names each certificate's revocation source and age" \
+    contains "$audit" "revocation: 0 good CRL $FIX/pki/issuing.crl "
 
 SHA=$(openssl x509 -in "$FIX/certs/alice-ec256.pem" -outform DER | sha256sum | cut -d' ' -f1)
 login alice-ec256 -a "$PIN" alice authenticate

@@ -79,6 +79,21 @@ std::optional<RevokedEntry> find(const CrlIndexView& v, const Der& serial) {
     return *r;
 }
 
+// A payload and the view over it, kept together (the view borrows the bytes).
+struct Indexed {
+    Der payload;
+    CrlIndexView view;
+    const CrlFacts& facts() const { return view.facts(); }
+};
+
+Indexed indexed(const Der& crl, X509* issuer) {
+    Der payload = build(crl, issuer);
+    CrlIndexView v = view(payload);
+    return Indexed{std::move(payload), std::move(v)};  // moving the vector keeps its buffer
+}
+
+std::optional<RevokedEntry> find(const Indexed& i, const Der& serial) { return find(i.view, serial); }
+
 // The build is refused with cert_revocation_unknown and a detail containing `says`.
 void refused(const Der& crl, X509* issuer, const std::string& says) {
     auto r = build_crl_index(crl, issuer);
@@ -306,7 +321,7 @@ BOOST_AUTO_TEST_SUITE(fixture_crls)
 
 BOOST_AUTO_TEST_CASE(revoked_badge_is_found_with_key_compromise) {
     const auto issuing = load_cert("pki/issuing.pem");
-    const auto v = view(build(read_file(fx("pki/issuing.crl")), issuing.get()));
+    const auto v = indexed(read_file(fx("pki/issuing.crl")), issuing.get());
     const auto revoked = load_cert("certs/revoked.pem");
     const auto hit = find(v, serial_key(revoked.get()));
     BOOST_REQUIRE(hit.has_value());
@@ -316,7 +331,7 @@ BOOST_AUTO_TEST_CASE(revoked_badge_is_found_with_key_compromise) {
 
 BOOST_AUTO_TEST_CASE(valid_badges_are_not_found) {
     const auto issuing = load_cert("pki/issuing.pem");
-    const auto v = view(build(read_file(fx("pki/issuing.crl")), issuing.get()));
+    const auto v = indexed(read_file(fx("pki/issuing.crl")), issuing.get());
     for (const char* c : {"certs/alice-ec256.pem", "certs/alice-rsa2048.pem", "certs/bob-ec256.pem"}) {
         BOOST_TEST_INFO(c);
         BOOST_TEST(!find(v, serial_key(load_cert(c).get())).has_value());
@@ -349,7 +364,7 @@ BOOST_AUTO_TEST_CASE(facts_are_those_openssl_reads) {
         ossl::BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
         ossl::X509CrlPtr x(PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr));  // owned
         BOOST_REQUIRE(x);
-        const auto v = view(build(pem, issuing.get()));
+        const auto v = indexed(pem, issuing.get());
         const CrlFacts& f = v.facts();
         BOOST_TEST(f.this_update == openssl_time(X509_CRL_get0_lastUpdate(x.get())));
         BOOST_TEST(f.next_update == openssl_time(X509_CRL_get0_nextUpdate(x.get())));
@@ -380,7 +395,7 @@ BOOST_AUTO_TEST_CASE(every_fixture_crl_agrees_with_openssl) {
         const Der der(d, d + n);
         OPENSSL_free(d);
         const auto want = openssl_entries(der);
-        const auto v = view(build(pem, issuer.get()));
+        const auto v = indexed(pem, issuer.get());
         BOOST_TEST(v.facts().count == want.size());
         for (const auto& [serial, e] : want) {
             const auto hit = find(v, serial);
@@ -393,12 +408,12 @@ BOOST_AUTO_TEST_CASE(every_fixture_crl_agrees_with_openssl) {
 
 BOOST_AUTO_TEST_CASE(root_crl_revoking_the_issuing_ca_finds_it_with_ca_compromise) {
     const auto root = load_cert("pki/root.pem");
-    const auto v = view(build(read_file(fx("pki/root-revoked-issuing.crl")), root.get()));
+    const auto v = indexed(read_file(fx("pki/root-revoked-issuing.crl")), root.get());
     const auto hit = find(v, serial_key(load_cert("pki/issuing.pem").get()));
     BOOST_REQUIRE(hit.has_value());
     BOOST_TEST(hit->reason == 2);  // cACompromise
     // The plain root CRL lists nothing: an empty index, in which nothing is found.
-    const auto empty = view(build(read_file(fx("pki/root.crl")), root.get()));
+    const auto empty = indexed(read_file(fx("pki/root.crl")), root.get());
     BOOST_TEST(empty.facts().count == 0u);
     BOOST_TEST(!find(empty, serial_key(load_cert("pki/issuing.pem").get())).has_value());
 }
@@ -476,7 +491,7 @@ BOOST_AUTO_TEST_SUITE_END()
 BOOST_AUTO_TEST_SUITE(accepted)
 
 BOOST_AUTO_TEST_CASE(a_plain_v2_crl_is_indexed) {
-    const auto v = view(build(signed_crl(Spec{}), ec_ca().cert.get()));
+    const auto v = indexed(signed_crl(Spec{}), ec_ca().cert.get());
     const auto hit = find(v, {0x01, 0x23});
     BOOST_REQUIRE(hit.has_value());
     BOOST_TEST(hit->reason == 1);
@@ -493,12 +508,12 @@ BOOST_AUTO_TEST_CASE(a_plain_v2_crl_is_indexed) {
 BOOST_AUTO_TEST_CASE(entries_without_reason_and_crl_without_entries_or_extensions) {
     Spec s;
     s.entries = std::vector<Der>{entry({0x05})};
-    auto v = view(build(signed_crl(s), ec_ca().cert.get()));
+    auto v = indexed(signed_crl(s), ec_ca().cert.get());
     BOOST_TEST(find(v, {0x05})->reason == -1);
     s.entries.reset();
     s.extensions.reset();
     s.version.reset();  // v1: nothing needs v2
-    v = view(build(signed_crl(s), ec_ca().cert.get()));
+    v = indexed(signed_crl(s), ec_ca().cert.get());
     BOOST_TEST(v.facts().count == 0u);
     BOOST_TEST(v.facts().crl_number.empty());
 }
@@ -508,7 +523,7 @@ BOOST_AUTO_TEST_CASE(generalized_time_and_century_rules) {
     s.this_update = gen_time("20500101000000Z");
     s.next_update = gen_time("20500201000000Z");
     s.entries = std::vector<Der>{entry({0x07}, utc("491231235959Z")), entry({0x08}, utc("500101000000Z"))};
-    const auto v = view(build(signed_crl(s), ec_ca().cert.get()));
+    const auto v = indexed(signed_crl(s), ec_ca().cert.get());
     BOOST_TEST(v.facts().this_update == 2524608000);        // 2050-01-01
     BOOST_TEST(find(v, {0x07})->revoked_at == 2524607999);  // 2049-12-31T23:59:59 (YY < 50: 20YY)
     BOOST_TEST(find(v, {0x08})->revoked_at == -631152000);  // 1950-01-01 (YY >= 50: 19YY)
@@ -527,7 +542,7 @@ BOOST_AUTO_TEST_CASE(negative_and_zero_serials_are_indexed_as_encoded) {
     BOOST_TEST(key == (Der{0xED, 0xCC}));  // -0x1234
     Spec s;
     s.entries = std::vector<Der>{entry(key), entry({0x00}), entry({0x12, 0x34})};
-    const auto v = view(build(signed_crl(s), ec_ca().cert.get()));
+    const auto v = indexed(signed_crl(s), ec_ca().cert.get());
     BOOST_TEST(find(v, key).has_value());
     BOOST_TEST(find(v, {0x00}).has_value());
     BOOST_TEST(find(v, {0x12, 0x34}).has_value());
@@ -538,7 +553,7 @@ BOOST_AUTO_TEST_CASE(a_serial_listed_twice_is_kept_once_with_its_earliest_date) 
     Spec s;
     s.entries = std::vector<Der>{entry({0x09}, utc("260105000000Z"), {{reason(4)}}),
                                  entry({0x09}, utc("251201000000Z"), {{reason(1)}}), entry({0x0A})};
-    const auto v = view(build(signed_crl(s), ec_ca().cert.get()));
+    const auto v = indexed(signed_crl(s), ec_ca().cert.get());
     BOOST_TEST(v.facts().count == 2u);
     const auto hit = find(v, {0x09});
     BOOST_REQUIRE(hit.has_value());
@@ -550,7 +565,7 @@ BOOST_AUTO_TEST_CASE(serials_of_22_octets_are_the_longest_accepted) {
     Der serial(22, 0x5A);
     Spec s;
     s.entries = std::vector<Der>{entry(serial)};
-    const auto v = view(build(signed_crl(s), ec_ca().cert.get()));
+    const auto v = indexed(signed_crl(s), ec_ca().cert.get());
     BOOST_TEST(find(v, serial).has_value());
 }
 
@@ -564,12 +579,12 @@ BOOST_AUTO_TEST_CASE(issuing_distribution_point_scope_is_recorded) {
     s.extensions->push_back(ext("2.5.29.28", true, idp));
     s.extensions->push_back(ext("2.5.29.46", false, seq({})));              // freshestCRL: ignored
     s.extensions->push_back(ext("1.3.6.1.4.1.99999.1", false, octets({})));  // unknown, not critical
-    const auto v = view(build(signed_crl(s), ec_ca().cert.get()));
+    const auto v = indexed(signed_crl(s), ec_ca().cert.get());
     BOOST_TEST(v.facts().idp_uris == (std::vector<std::string>{u1, u2}));
     BOOST_TEST(v.facts().only_user_certs);
     BOOST_TEST(!v.facts().only_ca_certs);
     s.extensions->at(1) = ext("2.5.29.28", true, seq({Der{0x82, 0x01, 0xFF}}));
-    const auto ca_only = view(build(signed_crl(s), ec_ca().cert.get()));
+    const auto ca_only = indexed(signed_crl(s), ec_ca().cert.get());
     BOOST_TEST(ca_only.facts().only_ca_certs);
     BOOST_TEST(ca_only.facts().idp_uris.empty());
 }
@@ -598,7 +613,7 @@ BOOST_AUTO_TEST_CASE(every_accepted_signature_algorithm_verifies) {
         Spec s;
         s.alg = c.null_params ? seq({oid(c.oid), null()}) : seq({oid(c.oid)});
         s.md = c.md;
-        const auto v = view(build(signed_crl(s, ca), ca.cert.get()));
+        const auto v = indexed(signed_crl(s, ca), ca.cert.get());
         BOOST_TEST(find(v, {0x01, 0x23}).has_value());
     }
 }
@@ -608,9 +623,9 @@ BOOST_AUTO_TEST_CASE(rsassa_pss_with_its_parameters_verifies) {
     Spec s;
     s.alg = pss_alg();
     s.pss = true;
-    BOOST_TEST(find(view(build(signed_crl(s, ca), ca.cert.get())), {0x01, 0x23}).has_value());
+    BOOST_TEST(find(indexed(signed_crl(s, ca), ca.cert.get()), {0x01, 0x23}).has_value());
     s.alg = pss_alg("2.16.840.1.101.3.4.2.1", "2.16.840.1.101.3.4.2.1", 32, integer({0x01}));
-    BOOST_TEST(find(view(build(signed_crl(s, ca), ca.cert.get())), {0x01, 0x23}).has_value());
+    BOOST_TEST(find(indexed(signed_crl(s, ca), ca.cert.get()), {0x01, 0x23}).has_value());
 }
 
 BOOST_AUTO_TEST_CASE(serial_key_is_the_integer_content) {
