@@ -28,3 +28,9 @@ tests_unit_test_validation_cache_SOURCES = tests/unit/test_validation_cache.cpp
 tests_unit_test_validation_cache_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_validation_cache_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test_validation_cache
+
+check_PROGRAMS += tests/unit/test_revocation
+tests_unit_test_revocation_SOURCES = tests/unit/test_revocation.cpp
+tests_unit_test_revocation_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_revocation_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test_revocation
