@@ -6,6 +6,7 @@
 
 #include <openssl/asn1.h>
 #include <openssl/err.h>
+#include <openssl/objects.h>
 #include <openssl/ocsp.h>
 #include <openssl/x509v3.h>
 
@@ -104,6 +105,18 @@ Result<Signer> find_signer(OCSP_BASICRESP* bs, X509* issuer, std::time_t now, co
 }
 
 Status check_signature(const OCSP_BASICRESP* bs, const Signer& signer, const Origin& origin) {
+    // The same floor as the chain (security level 2): no MD5 or SHA-1
+    // signatures, which a collision could let someone forge.
+    const X509_ALGOR* alg = OCSP_resp_get0_tbs_sigalg(bs);
+    const ASN1_OBJECT* oid = nullptr;
+    X509_ALGOR_get0(&oid, nullptr, nullptr, alg);
+    int md_nid = NID_undef, pk_nid = NID_undef;
+    const int sig_nid = OBJ_obj2nid(oid);
+    if (sig_nid != NID_rsassaPss && sig_nid != NID_ED25519 && sig_nid != NID_ED448 &&
+        (!OBJ_find_sigid_algs(sig_nid, &md_nid, &pk_nid) || md_nid == NID_sha1 || md_nid == NID_md5 ||
+         md_nid == NID_md5_sha1 || md_nid == NID_undef))
+        return origin.refuse(std::string("signed with a weak or unknown algorithm (") +
+                             (sig_nid != NID_undef ? OBJ_nid2ln(sig_nid) : "unknown") + ")");
     EVP_PKEY* key = X509_get0_pubkey(signer.cert);  // get0: borrowed
     // The signature over tbsResponseData, with exactly the signer's key.
     const int ok = key ? ASN1_item_verify(ASN1_ITEM_rptr(OCSP_RESPDATA), OCSP_resp_get0_tbs_sigalg(bs),

@@ -52,6 +52,7 @@ constexpr int port_foreign = 18894;     // delegated, certified by the look-alik
 constexpr int port_lookalike = 18895;   // the look-alike CA (same name as the issuing CA) signs
 constexpr int port_nocerts = 18896;     // delegated, but its certificate left out of the response
 constexpr int port_unknown = 18897;     // delegated, index without alice-ec256's line
+constexpr int port_sha1 = 18898;        // delegated, signing with SHA-1
 constexpr int port_hostile = 18900;     // hostile_http.py
 constexpr int port_files = 18901;       // python3 -m http.server
 constexpr int port_silent = 18902;      // a socket the test listens on and never expects a connection to
@@ -186,6 +187,8 @@ struct World {
         responder(port_nocerts, F + "/ca/issuing/index.txt", pki + "ocsp-responder.pem", ca + "ocsp-responder.key",
                   {"-resp_no_certs"});
         responder(port_unknown, dir + "/index-without-alice.txt", pki + "ocsp-responder.pem", ca + "ocsp-responder.key");
+        responder(port_sha1, F + "/ca/issuing/index.txt", pki + "ocsp-responder.pem", ca + "ocsp-responder.key",
+                  {"-rmd", "sha1"});
         start({"python3", std::string(src) + "/tests/unit/hostile_http.py", std::to_string(port_hostile), dir + "/canned"},
               port_hostile);
         start({"python3", "-m", "http.server", "--bind", "127.0.0.1", "--directory", dir + "/files",
@@ -561,6 +564,12 @@ BOOST_AUTO_TEST_CASE(delegated_responder_without_ocsp_signing_is_refused) {
     require_refused(ocsp_query(url(port_noeku), p.alice.get(), p.issuer.get(), settings(), now()),
                     Code::cert_revocation_unknown, "OCSP response from " + url(port_noeku) + ": delegated responder "
                                                    "certificate lacks id-kp-OCSPSigning");
+}
+
+BOOST_AUTO_TEST_CASE(response_signed_with_sha1_is_refused) {
+    Pki p;
+    require_refused(ocsp_query(url(port_sha1), p.alice.get(), p.issuer.get(), settings(), now()),
+                    Code::cert_revocation_unknown, "signed with a weak or unknown algorithm");
 }
 
 BOOST_AUTO_TEST_CASE(responder_certified_by_the_lookalike_ca_is_refused) {
