@@ -2,6 +2,7 @@
 #include "http_fetch.hpp"
 
 #include <curl/curl.h>
+#include <dlfcn.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -9,6 +10,7 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <type_traits>
 
 #include "config.h"
 
@@ -16,24 +18,64 @@ namespace cardgate {
 
 namespace {
 
+// libcurl is loaded when the first request is made, not linked: it pulls in
+// some thirty libraries (GnuTLS, Kerberos, LDAP, SSH, ...) and about 4 MiB
+// of memory, which every login would pay even when nothing is fetched (CRL
+// files and kept answers only). Only these functions are used.
+struct Libcurl {
+    decltype(&curl_global_init) global_init = nullptr;
+    decltype(&curl_easy_init) easy_init = nullptr;
+    decltype(&curl_easy_setopt) easy_setopt = nullptr;
+    decltype(&curl_easy_perform) easy_perform = nullptr;
+    decltype(&curl_easy_getinfo) easy_getinfo = nullptr;
+    decltype(&curl_easy_cleanup) easy_cleanup = nullptr;
+    decltype(&curl_easy_strerror) easy_strerror = nullptr;
+    decltype(&curl_slist_append) slist_append = nullptr;
+    decltype(&curl_slist_free_all) slist_free_all = nullptr;
+    std::string problem;  // why it is not usable; empty when it is
+};
+
+// Loads libcurl and runs curl_global_init once (neither is thread-safe; the
+// PAM helper and the daemons may fetch from several threads). The library
+// stays loaded for the life of the process.
+const Libcurl& libcurl() {
+    static Libcurl lib;
+    static std::once_flag once;
+    std::call_once(once, [] {
+        void* h = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+        if (!h) {
+            const char* e = dlerror();
+            lib.problem = std::string("libcurl cannot be loaded (libcurl.so.4): ") + (e ? e : "unknown error");
+            return;
+        }
+        auto sym = [&](auto& fn, const char* name) {
+            fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(dlsym(h, name));
+            if (!fn && lib.problem.empty()) lib.problem = std::string("libcurl.so.4 lacks ") + name;
+        };
+        sym(lib.global_init, "curl_global_init");
+        sym(lib.easy_init, "curl_easy_init");
+        sym(lib.easy_setopt, "curl_easy_setopt");
+        sym(lib.easy_perform, "curl_easy_perform");
+        sym(lib.easy_getinfo, "curl_easy_getinfo");
+        sym(lib.easy_cleanup, "curl_easy_cleanup");
+        sym(lib.easy_strerror, "curl_easy_strerror");
+        sym(lib.slist_append, "curl_slist_append");
+        sym(lib.slist_free_all, "curl_slist_free_all");
+        if (lib.problem.empty() && lib.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+            lib.problem = "curl_global_init failed";
+    });
+    return lib;
+}
+
 struct CurlDeleter {
-    void operator()(CURL* c) const noexcept { curl_easy_cleanup(c); }
+    void operator()(CURL* c) const noexcept { libcurl().easy_cleanup(c); }
 };
 using CurlPtr = std::unique_ptr<CURL, CurlDeleter>;
 
 struct SlistDeleter {
-    void operator()(curl_slist* l) const noexcept { curl_slist_free_all(l); }
+    void operator()(curl_slist* l) const noexcept { libcurl().slist_free_all(l); }
 };
 using SlistPtr = std::unique_ptr<curl_slist, SlistDeleter>;
-
-// curl_global_init is not thread-safe and must run once before any handle
-// exists; the PAM helper and the door may fetch from several threads.
-CURLcode global_init() {
-    static std::once_flag once;
-    static CURLcode result = CURLE_OK;
-    std::call_once(once, [] { result = curl_global_init(CURL_GLOBAL_DEFAULT); });
-    return result;
-}
 
 bool is_control_or_space(unsigned char c) { return c <= 0x20 || c >= 0x7f; }
 
@@ -66,7 +108,7 @@ std::size_t write_body(char* data, std::size_t size, std::size_t n, void* user) 
     auto* sink = static_cast<Sink*>(user);
     const std::size_t bytes = size * n;
     long status = 0;
-    curl_easy_getinfo(sink->curl, CURLINFO_RESPONSE_CODE, &status);
+    libcurl().easy_getinfo(sink->curl, CURLINFO_RESPONSE_CODE, &status);
     if (status != 200) {
         sink->bad_status = true;
         return 0;  // anything but `bytes` makes libcurl stop with CURLE_WRITE_ERROR
@@ -98,7 +140,7 @@ std::string describe_failure(CURL* curl, CURLcode rc, const char* errbuf, const 
         return "timed out after " + std::to_string(r.limits.timeout.count()) + " ms";
     case CURLE_COULDNT_CONNECT: {
         long os_errno = 0;
-        curl_easy_getinfo(curl, CURLINFO_OS_ERRNO, &os_errno);
+        libcurl().easy_getinfo(curl, CURLINFO_OS_ERRNO, &os_errno);
         if (os_errno == ECONNREFUSED) return "connection refused";
         if (os_errno != 0) return std::string("cannot connect: ") + std::strerror(static_cast<int>(os_errno));
         break;
@@ -113,7 +155,7 @@ std::string describe_failure(CURL* curl, CURLcode rc, const char* errbuf, const 
     default:
         break;
     }
-    std::string reason = curl_easy_strerror(rc);
+    std::string reason = libcurl().easy_strerror(rc);
     if (errbuf[0] != '\0') reason += " (" + std::string(errbuf) + ")";
     return reason;
 }
@@ -121,30 +163,30 @@ std::string describe_failure(CURL* curl, CURLcode rc, const char* errbuf, const 
 Status set_options(CURL* curl, const Request& r, Sink& sink, curl_slist* headers, char* errbuf) {
     // CURLOPT_TIMEOUT_MS 0 means "never": a fetch must always end.
     const long timeout_ms = static_cast<long>(std::max<std::int64_t>(r.limits.timeout.count(), 1));
-    bool ok = curl_easy_setopt(curl, CURLOPT_URL, r.url.c_str()) == CURLE_OK &&
-              curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK &&
-              curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK &&
+    bool ok = libcurl().easy_setopt(curl, CURLOPT_URL, r.url.c_str()) == CURLE_OK &&
+              libcurl().easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK &&
+              libcurl().easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK &&
               // The environment's http_proxy/no_proxy are the PAM caller's to set.
-              curl_easy_setopt(curl, CURLOPT_PROXY, "") == CURLE_OK &&
-              curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
-              curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms) == CURLE_OK &&
-              curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms) == CURLE_OK &&
-              curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(r.limits.max_size)) ==
+              libcurl().easy_setopt(curl, CURLOPT_PROXY, "") == CURLE_OK &&
+              libcurl().easy_setopt(curl, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
+              libcurl().easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms) == CURLE_OK &&
+              libcurl().easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms) == CURLE_OK &&
+              libcurl().easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(r.limits.max_size)) ==
                   CURLE_OK &&
-              curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK &&
-              curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK &&
-              curl_easy_setopt(curl, CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION) == CURLE_OK &&
-              curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf) == CURLE_OK &&
-              curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, write_body) == CURLE_OK &&
-              curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink) == CURLE_OK;
+              libcurl().easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK &&
+              libcurl().easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK &&
+              libcurl().easy_setopt(curl, CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION) == CURLE_OK &&
+              libcurl().easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf) == CURLE_OK &&
+              libcurl().easy_setopt(curl, CURLOPT_WRITEFUNCTION, write_body) == CURLE_OK &&
+              libcurl().easy_setopt(curl, CURLOPT_WRITEDATA, &sink) == CURLE_OK;
     // No CURLOPT_ACCEPT_ENCODING: a compressed body would be inflated past
     // max_size before the write callback could count it.
     // POSTFIELDS is borrowed, not copied: r.body outlives curl_easy_perform.
     if (ok && headers)
-        ok = curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers) == CURLE_OK &&
-             curl_easy_setopt(curl, CURLOPT_POST, 1L) == CURLE_OK &&
-             curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size())) == CURLE_OK &&
-             curl_easy_setopt(curl, CURLOPT_POSTFIELDS, r.body.empty() ? "" : r.body.data()) == CURLE_OK;
+        ok = libcurl().easy_setopt(curl, CURLOPT_HTTPHEADER, headers) == CURLE_OK &&
+             libcurl().easy_setopt(curl, CURLOPT_POST, 1L) == CURLE_OK &&
+             libcurl().easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size())) == CURLE_OK &&
+             libcurl().easy_setopt(curl, CURLOPT_POSTFIELDS, r.body.empty() ? "" : r.body.data()) == CURLE_OK;
     if (!ok) return fetch_error(r, "cannot set up libcurl");
     return {};
 }
@@ -152,16 +194,16 @@ Status set_options(CURL* curl, const Request& r, Sink& sink, curl_slist* headers
 Result<std::string> perform(const Request& r) {
     // Refused before libcurl sees it: file://, ftp://, user:password@, ...
     if (!is_fetchable_url(r.url)) return fetch_error(r, "not an http:// or https:// URL with a host");
-    if (global_init() != CURLE_OK) return fetch_error(r, "curl_global_init failed");
-    CurlPtr curl(curl_easy_init());
+    if (const auto& lib = libcurl(); !lib.problem.empty()) return fetch_error(r, lib.problem);
+    CurlPtr curl(libcurl().easy_init());
     if (!curl) return fetch_error(r, "curl_easy_init failed");
 
     SlistPtr headers;
     if (std::string_view(r.method) == "POST") {
         const std::string type = "Content-Type: " + std::string(r.content_type);
-        headers.reset(curl_slist_append(nullptr, type.c_str()));
+        headers.reset(libcurl().slist_append(nullptr, type.c_str()));
         // No "Expect: 100-continue" round trip: the body is small and sent at once.
-        curl_slist* more = headers ? curl_slist_append(headers.get(), "Expect:") : nullptr;
+        curl_slist* more = headers ? libcurl().slist_append(headers.get(), "Expect:") : nullptr;
         if (!more) return fetch_error(r, "out of memory");
     }
 
@@ -171,16 +213,16 @@ Result<std::string> perform(const Request& r) {
     char errbuf[CURL_ERROR_SIZE] = {};
     CG_TRY_VOID(set_options(curl.get(), r, sink, headers.get(), errbuf));
 
-    const CURLcode rc = curl_easy_perform(curl.get());
+    const CURLcode rc = libcurl().easy_perform(curl.get());
     long status = 0;
-    curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &status);
+    libcurl().easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &status);
 
     // A status line arrived: judge it before any transfer error, which may
     // only be our write callback refusing the body of an error page.
     if (status != 0 && status != 200 && (rc == CURLE_OK || sink.bad_status)) {
         if (status >= 300 && status < 400) {
             char* location = nullptr;  // borrowed from the handle
-            curl_easy_getinfo(curl.get(), CURLINFO_REDIRECT_URL, &location);
+            libcurl().easy_getinfo(curl.get(), CURLINFO_REDIRECT_URL, &location);
             return fetch_error(r, "redirect to " + std::string(location ? location : "(no Location)") + " not followed");
         }
         return fetch_error(r, "HTTP status " + std::to_string(status));

@@ -15,7 +15,7 @@ libcardgate_la_SOURCES = \
 	src/pin.hpp src/pin.cpp \
 	src/harden.hpp src/harden.cpp \
 	src/possession.hpp src/possession.cpp
-libcardgate_la_LIBADD = $(OPENSSL_LIBS) $(TOMLPP_LIBS) $(CURL_LIBS) $(DL_LIBS) $(PTHREAD_LIBS)
+libcardgate_la_LIBADD = $(OPENSSL_LIBS) $(TOMLPP_LIBS) $(DL_LIBS) $(PTHREAD_LIBS)
 
 # config, x509, trust, proof
 include $(srcdir)/src/trust.mk
