@@ -211,23 +211,20 @@ std::string age_text(std::int64_t seconds) {
 struct Crl {
     std::string source;                           // "CRL /etc/…" or "CRL http://…"
     bool cached = false;                          // a download kept in the cache directory
-    std::shared_ptr<const MappedIndex> mapped;    // the index file it reads, shared by a file's CRLs…
-    std::vector<std::uint8_t> memory;             // …or the payload built in this process
+    std::shared_ptr<const void> owner;            // the bytes the view reads (a mapped file, or a buffer)
     std::optional<CrlIndexView> view;
     std::string url;                              // downloads: where from
     std::string path;                             // trust.crls files: which
     const CrlFacts& facts() const { return view->facts(); }
 };
 
-// A Crl over `payload` (inside `mapped`), or over `memory` when mapped is null.
-std::shared_ptr<Crl> make_crl(std::string source, std::shared_ptr<const MappedIndex> mapped,
-                              std::span<const std::uint8_t> payload, std::vector<std::uint8_t> memory,
-                              std::string& problem) {
+// A Crl over `payload`, which lies inside what `owner` keeps alive.
+std::shared_ptr<Crl> make_crl(std::string source, std::shared_ptr<const void> owner,
+                              std::span<const std::uint8_t> payload, std::string& problem) {
     auto c = std::make_shared<Crl>();
     c->source = std::move(source);
-    c->mapped = std::move(mapped);
-    c->memory = std::move(memory);
-    auto v = CrlIndexView::open(c->mapped ? payload : std::span<const std::uint8_t>(c->memory));
+    c->owner = std::move(owner);
+    auto v = CrlIndexView::open(payload);
     if (!v) {
         problem = c->source + ": " + v.error().detail();
         return nullptr;
@@ -280,7 +277,13 @@ struct RevocationChecker::State {
 
     const std::vector<Certificate>& configured_cas();  // with mu held
     FileCrls load_file(const std::string& path, const FileIdentity& id, const ProtectedFile& f);  // with mu held
-    std::vector<std::shared_ptr<Crl>> file_crls(std::vector<std::string>& problems);
+    // The CRLs of every trust.crls file, read once per check(). Error
+    // (config_file) when a file cannot be used at all.
+    struct FileSet {
+        std::vector<std::shared_ptr<Crl>> crls;
+        std::vector<std::string> problems;  // CRLs in them that failed a check
+    };
+    Result<FileSet> file_crls();
     std::shared_ptr<Crl> fetched_crl(const std::string& url, X509* issuer, std::time_t now, Network net, bool force,
                                      std::string& problem);
     std::optional<OcspAnswer> ocsp(X509* cert, X509* issuer, const std::string& url, std::time_t now, Network net,
@@ -288,8 +291,8 @@ struct RevocationChecker::State {
 
     // `subordinate`: for a trust anchor, the certificate it issued in this
     // chain, whose distribution points name the CRL the anchor publishes.
-    std::optional<Answer> by_crl(X509* cert, X509* issuer, X509* subordinate, std::time_t now, Network net,
-                                 std::string& problem, bool retried = false);
+    std::optional<Answer> by_crl(X509* cert, X509* issuer, X509* subordinate, const FileSet& configured, std::time_t now,
+                                 Network net, std::string& problem, bool retried = false);
     std::set<std::string, std::less<>> distrusted;  // trust.crls files whose stored index failed a check (with mu)
     std::optional<Answer> by_ocsp(X509* cert, X509* issuer, std::time_t now, Network net, std::string& problem);
 };
@@ -349,7 +352,7 @@ RevocationChecker::State::FileCrls RevocationChecker::State::load_file(const std
             if (auto parts = decode_file_index(mapped->payload())) {
                 for (auto p : *parts) {
                     std::string problem;
-                    auto c = make_crl(source, mapped, p, {}, problem);
+                    auto c = make_crl(source, mapped, p, problem);
                     if (!c) {  // a damaged index: read the file instead
                         out.crls.clear();
                         break;
@@ -371,6 +374,7 @@ RevocationChecker::State::FileCrls RevocationChecker::State::load_file(const std
         out.problems.push_back(path + ": " + ders.error().detail());
         return out;
     }
+    std::string().swap(*bytes);  // a PEM file of a million entries is 66 MB: not kept while indexing
     const auto& cas = configured_cas();
     std::vector<std::vector<std::uint8_t>> indexes;
     std::size_t k = 0;
@@ -400,39 +404,45 @@ RevocationChecker::State::FileCrls RevocationChecker::State::load_file(const std
             out.problems.push_back(which + ": " + why);
             continue;
         }
+        indexes.push_back(std::move(*built));
+    }
+    ders->clear();
+    if (indexes.empty()) return out;
+    // One buffer: the file's index as the cache keeps it, which the views read.
+    auto buffer = std::make_shared<const std::string>(encode_file_index(indexes));
+    indexes.clear();
+    const auto parts = decode_file_index(bytes::as_span(*buffer));
+    if (!parts) {
+        out.problems.push_back(path + ": internal error encoding its index");
+        return out;
+    }
+    for (auto p : *parts) {
         std::string problem;
-        auto c = make_crl(source, nullptr, {}, *built, problem);
+        auto c = make_crl(source, buffer, p, problem);
         if (!c) {
             out.problems.push_back(problem);
             continue;
         }
         c->path = path;
         out.crls.push_back(std::move(c));
-        indexes.push_back(std::move(*built));
     }
     // Only a file whose every CRL verified is remembered: a problem is found
     // again, and reported, on every use until the file is fixed.
-    if (dir && out.problems.empty() && !indexes.empty()) {
-        const std::string payload = encode_file_index(indexes);
-        dir->store(kind_file, format_version, path, id, bytes::as_span(payload));
-    }
+    if (dir && out.problems.empty()) dir->store(kind_file, format_version, path, id, bytes::as_span(*buffer));
     return out;
 }
 
-std::vector<std::shared_ptr<Crl>> RevocationChecker::State::file_crls(std::vector<std::string>& problems) {
-    std::vector<std::shared_ptr<Crl>> out;
+Result<RevocationChecker::State::FileSet> RevocationChecker::State::file_crls() {
+    FileSet out;
     for (const auto& path : trust.crls) {
         auto f = ProtectedFile::open(path, static_cast<std::size_t>(trust.crl_max_size));
-        if (!f) {
-            problems.push_back(f.error().detail());
-            continue;
-        }
+        if (!f) return Error(Code::config_file, "trust.crls: " + f.error().detail());
         const FileIdentity id = FileIdentity::of(f->stat());
         std::lock_guard lock(mu);
         auto it = files.find(path);
         if (it == files.end() || !(it->second.id == id)) it = files.insert_or_assign(path, load_file(path, id, *f)).first;
-        out.insert(out.end(), it->second.crls.begin(), it->second.crls.end());
-        problems.insert(problems.end(), it->second.problems.begin(), it->second.problems.end());
+        out.crls.insert(out.crls.end(), it->second.crls.begin(), it->second.crls.end());
+        out.problems.insert(out.problems.end(), it->second.problems.begin(), it->second.problems.end());
     }
     return out;
 }
@@ -491,7 +501,7 @@ std::shared_ptr<Crl> RevocationChecker::State::fetched_crl(const std::string& ur
         if (std::shared_ptr<const MappedIndex> m = dir->open_entry(kind_fetch, format_version, key))
             if (auto e = decode_fetch(m->payload()); e && e->url == url) {
                 std::string ignored;
-                kept = make_crl(source, m, e->index, {}, ignored);
+                kept = make_crl(source, m, e->index, ignored);
                 if (kept) {
                     kept->cached = true;
                     kept->url = url;
@@ -521,8 +531,10 @@ std::shared_ptr<Crl> RevocationChecker::State::fetched_crl(const std::string& ur
         problem = "CRL from " + url + ": " + built.error().detail();
         return kept;
     }
+    ders->clear();
+    auto index = std::make_shared<const std::vector<std::uint8_t>>(std::move(built).value());
     std::string p;
-    auto fresh = make_crl(source, nullptr, {}, *built, p);
+    auto fresh = make_crl(source, index, *index, p);
     if (!fresh) {
         problem = p;
         return kept;
@@ -540,7 +552,7 @@ std::shared_ptr<Crl> RevocationChecker::State::fetched_crl(const std::string& ur
         }
     }
     if (dir) {
-        const std::string payload = encode_fetch(url, issuer, *built);
+        const std::string payload = encode_fetch(url, issuer, *index);
         dir->store_entry(kind_fetch, format_version, key, bytes::as_span(payload),
                          fresh->facts().next_update + grace() + keep_history, 0644);
     }
@@ -681,10 +693,11 @@ std::optional<Answer> RevocationChecker::State::by_ocsp(X509* cert, X509* issuer
 
 // ---------------------------------------------------------------------- CRLs
 
-std::optional<Answer> RevocationChecker::State::by_crl(X509* cert, X509* issuer, X509* subordinate, std::time_t now,
-                                                       Network net, std::string& problem, bool retried) {
-    std::vector<std::string> problems;
-    std::vector<std::shared_ptr<Crl>> candidates = file_crls(problems);
+std::optional<Answer> RevocationChecker::State::by_crl(X509* cert, X509* issuer, X509* subordinate,
+                                                       const FileSet& configured, std::time_t now, Network net,
+                                                       std::string& problem, bool retried) {
+    std::vector<std::string> problems = configured.problems;
+    std::vector<std::shared_ptr<Crl>> candidates = configured.crls;
     const auto dp_urls = crl_dp_urls(cert);
     if (trust.fetch_crls) {
         // A self-signed anchor seldom names a distribution point of its own;
@@ -762,7 +775,12 @@ std::optional<Answer> RevocationChecker::State::by_crl(X509* cert, X509* issuer,
                     if (dir) dir->store_entry(kind_fetch, format_version, fetch_key(crl.url, issuer), {}, 0, 0644);
                 }
             }
-            return by_crl(cert, issuer, subordinate, now, net, problem, true);
+            auto again = file_crls();
+            if (!again) {
+                problem = again.error().detail();
+                return std::nullopt;
+            }
+            return by_crl(cert, issuer, subordinate, *again, now, net, problem, true);
         }
         problem = crl.source + ": " + hit.error().detail();
         return std::nullopt;
@@ -797,10 +815,8 @@ RevocationChecker::~RevocationChecker() = default;
 
 Result<std::vector<CertRevocation>> RevocationChecker::check(std::span<X509* const> chain, std::time_t now) const {
     const Network network = network_;
-    if (trust_.checks_crl())
-        for (const auto& path : trust_.crls)
-            if (auto f = ProtectedFile::open(path, static_cast<std::size_t>(trust_.crl_max_size)); !f)
-                return Error(Code::config_file, "trust.crls: " + f.error().detail());
+    State::FileSet files;
+    if (trust_.checks_crl()) files = CG_TRY(state_->file_crls());
     std::vector<CertRevocation> out;
     for (std::size_t depth = 0; depth < chain.size(); ++depth) {
         X509* cert = chain[depth];
@@ -820,8 +836,8 @@ Result<std::vector<CertRevocation>> RevocationChecker::check(std::span<X509* con
                 a = state_->by_ocsp(cert, issuer, now, network, problem);
             } else {
                 asked = true;
-                a = state_->by_crl(cert, issuer, anchor && depth > 0 ? chain[depth - 1] : nullptr, now, network,
-                                   problem);
+                a = state_->by_crl(cert, issuer, anchor && depth > 0 ? chain[depth - 1] : nullptr, files, now,
+                                   network, problem);
             }
             if (a) break;
             said.push_back(std::move(problem));
@@ -858,12 +874,12 @@ Status RevocationChecker::refresh(std::time_t now, std::vector<std::string>& rep
 
     // trust.crls: index what is not indexed yet.
     if (trust_.checks_crl()) {
-        std::vector<std::string> problems;
-        const auto crls = st.file_crls(problems);
-        for (const auto& c : crls)
+        auto files = st.file_crls();
+        if (!files) return files.error();
+        for (const auto& c : files->crls)
             report.push_back(c->source + ": indexed, " + std::to_string(c->facts().count) + " entries, nextUpdate " +
                              format_utc(c->facts().next_update));
-        for (const auto& p : problems) report.push_back("problem: " + p);
+        for (const auto& p : files->problems) report.push_back("problem: " + p);
     }
 
     // Downloads: every CRL kept, and those at the configured CAs' distribution points.
