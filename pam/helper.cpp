@@ -187,7 +187,13 @@ int main() {
         // waits for no card.
         const auto wait = mode == "account" ? std::chrono::milliseconds(0)
                                             : req.wait_for_card.value_or(config->token.wait_for_card);
-        const Json limits = {{"timeout_ms", config->token.timeout.count()}, {"wait_ms", wait.count()}};
+        // Revocation may ask the network before the first question: up to
+        // trust.fetch_timeout per certificate and network source (four
+        // certificates, OCSP and a CRL download each, at most).
+        const bool network = config->trust.checks_ocsp() || (config->trust.checks_crl() && config->trust.fetch_crls);
+        const auto net = network ? config->trust.fetch_timeout * 8 : std::chrono::milliseconds(0);
+        const Json limits = {{"timeout_ms", config->token.timeout.count()}, {"wait_ms", wait.count()},
+                             {"net_ms", net.count()}};
         if (!write_frame(out, Frame::limits, limits.dump())) return 1;
         SystemClock clock;
         if (mode == "account") return run_account(*config, cert_der, clock);

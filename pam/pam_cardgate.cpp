@@ -365,6 +365,8 @@ Outcome converse(pam_handle_t* pamh, Helper& helper) {
     // In milliseconds, clamped: durations may be up to 30 days, poll() takes an int.
     auto clamp = [](long long ms) { return static_cast<int>(std::clamp<long long>(ms, 0, 24LL * 24 * 3600 * 1000)); };
     long long timeout_ms = -1;  // unknown until the helper's limits frame
+    long long net_ms = 0;       // revocation's network time, allowed until the first question
+    bool asked = false;         // a question went to the person: validation is over
     int idle = startup_ms;
     for (;;) {
         auto f = read_frame(helper.fd(), idle);
@@ -384,10 +386,15 @@ Outcome converse(pam_handle_t* pamh, Helper& helper) {
                 return fail(Code::internal, "malformed limits from the badge helper");
             }
             timeout_ms = j.value("timeout_ms", 10000LL);
-            idle = clamp(timeout_ms + grace_ms + j.value("wait_ms", 0LL));  // the first token may take wait_ms
+            // Before the first question, certificates are being validated:
+            // the revocation checks may wait on the network as long as the
+            // helper says (trust.fetch_timeout per request), not only the card.
+            net_ms = std::max(0LL, j.value("net_ms", 0LL));
+            idle = clamp(timeout_ms + grace_ms + j.value("wait_ms", 0LL) + net_ms);
             continue;
         }
-        if (timeout_ms >= 0) idle = clamp(timeout_ms + grace_ms);
+        if (f->type == Frame::ask_secret || f->type == Frame::choose || f->type == Frame::ask_text) asked = true;
+        if (timeout_ms >= 0) idle = clamp(timeout_ms + grace_ms + (asked ? 0 : net_ms));
         if (f->type == Frame::result) {
             Json j = Json::parse(f->text(), nullptr, false);
             helper.stop(/*exit_wait_ms=*/2000);

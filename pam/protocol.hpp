@@ -30,7 +30,8 @@ enum class Frame : std::uint8_t {
     choose = 13,        // JSON: title, choices
     progress = 14,      // still working (resets the module's watchdog)
     result = 15,        // JSON: the outcome (code, detail, ...; for "account": verdict, not_after, warn_expiry_s)
-    limits = 16,        // JSON: timeout_ms, wait_ms — the helper's first frame once its config is loaded
+    limits = 16,        // JSON: timeout_ms, wait_ms, net_ms (revocation's network time before the first
+                        // question) — the helper's first frame once its config is loaded
     ask_text = 17,      // prompt (echo on): the user-name hint
 };
 

@@ -555,6 +555,33 @@ expect "validation cache: an index directory writable by others is not used, the
 check "validation cache: nothing was stored in a directory writable by others" \
     test "$(find "$VC/index" -name 'pathcheck-*.idx' | wc -l)" -eq 0
 
+# ------------------------------------------------------------ revocation over the network
+# An OCSP responder that accepts and never answers (on 127.0.0.1 only), with
+# token.timeout = 1s and trust.fetch_timeout = 2s: the module's watchdog
+# allows for the revocation checks' network time (the helper's limits say how
+# much), so the login is decided by revocation (here the CRLs, next in
+# "ocsp,crl"), not cut off as a hung card.
+STALL_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+python3 -c '
+import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8); held = []
+while True:
+    c, _ = s.accept(); held.append(c)
+' "$STALL_PORT" &
+STALL_PID=$!
+for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$STALL_PORT") 2>/dev/null && break; sleep 0.1; done
+NCONF=$(TIMEOUT=1s cfg netslow "pkcs11:token=alice-ec256")
+sed -i -e 's|^revocation = .*|revocation = "ocsp,crl"|' \
+    -e "/^revocation = /a ocsp_responder = \"http://127.0.0.1:$STALL_PORT/\"\nfetch_timeout = \"2s\"" "$NCONF"
+svc netslow "config=$NCONF"
+login netslow -a "$PIN" alice authenticate
+expect "a stalling OCSP responder (2 s per certificate, token.timeout 1 s): the CRLs decide, the helper is not killed" \
+    PAM_SUCCESS ok
+check "... and the login waited for the responder (${elapsed_ms} ms)" test "$elapsed_ms" -ge 3500
+kill "$STALL_PID" 2>/dev/null
+wait "$STALL_PID" 2>/dev/null
+
 # What sshd or sudo loads with the module: no OpenSSL, no toml++, and (but
 # in the sanitizer build) no shared libstdc++; the card and trust work is
 # the helper's.
