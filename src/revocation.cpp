@@ -261,6 +261,7 @@ struct RevocationChecker::State {
         std::vector<std::string> problems;
     };
     std::map<std::string, FileCrls, std::less<>> files;
+    std::set<std::string, std::less<>> distrusted;  // trust.crls files whose stored index failed a check (with mu)
     std::map<std::string, std::shared_ptr<Crl>, std::less<>> fetched;  // by cache key
     std::map<std::string, OcspAnswer, std::less<>> answered;           // asked in this process, by cache key
     std::optional<std::vector<Certificate>> issuers;                    // anchors and intermediates, on demand
@@ -293,7 +294,6 @@ struct RevocationChecker::State {
     // chain, whose distribution points name the CRL the anchor publishes.
     std::optional<Answer> by_crl(X509* cert, X509* issuer, X509* subordinate, const FileSet& configured, std::time_t now,
                                  Network net, std::string& problem, bool retried = false);
-    std::set<std::string, std::less<>> distrusted;  // trust.crls files whose stored index failed a check (with mu)
     std::optional<Answer> by_ocsp(X509* cert, X509* issuer, std::time_t now, Network net, std::string& problem);
 };
 
