@@ -865,6 +865,20 @@ Result<std::vector<CertRevocation>> RevocationChecker::check(std::span<X509* con
     return out;
 }
 
+Status RevocationChecker::verify_crl_files(std::vector<std::string>& report) const {
+    auto files = CG_TRY(state_->file_crls());
+    for (const auto& c : files.crls)
+        report.push_back(c->source.substr(4) + ": CRL of " + std::to_string(c->facts().count) + " entries, number " +
+                         number_text(c->facts().crl_number) + ", thisUpdate " + format_utc(c->facts().this_update) +
+                         ", nextUpdate " + format_utc(c->facts().next_update));
+    if (files.problems.empty()) return {};
+    std::string d = files.problems.front();
+    if (files.problems.size() > 1) d += " (and " + std::to_string(files.problems.size() - 1) + " more: ";
+    for (std::size_t i = 1; i < files.problems.size(); ++i) d += (i > 1 ? "; " : "") + files.problems[i];
+    if (files.problems.size() > 1) d += ")";
+    return Error(Code::config_file, "trust.crls: " + d);
+}
+
 Status RevocationChecker::refresh(std::time_t now, std::vector<std::string>& report) const {
     State& st = *state_;
     if (!st.dir) return Error(Code::config_value, "trust.cache_dir is empty: nothing to refresh");

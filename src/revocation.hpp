@@ -105,6 +105,11 @@ public:
     // Error only when the cache directory cannot be used at all.
     Status refresh(std::time_t now, std::vector<std::string>& report) const;
 
+    // Reads and verifies every CRL of trust.crls now (as a check would, with
+    // the configured CAs), for `cardgate check-config`: one line per CRL in
+    // `report`, and an Error (config_file) naming each CRL that fails.
+    Status verify_crl_files(std::vector<std::string>& report) const;
+
     const TrustConfig& config() const noexcept { return trust_; }
 
     struct State;  // revocation.cpp

@@ -3,6 +3,8 @@
 
 #include "src/bindings.hpp"
 #include "src/config.hpp"
+#include "src/duration.hpp"
+#include "src/revocation.hpp"
 #include "src/trust.hpp"
 
 namespace cardgate::cli {
@@ -15,6 +17,14 @@ int cmd_check_config(const Options& o, Output& out) {
     if (!cfg) return out.fail(cfg.error());
     auto store = TrustStore::create(cfg->trust);
     if (!store) return out.fail(store.error());
+    // Every CRL file verified now, as a check would: with its CA, strictly.
+    // In memory only: check-config writes nothing to trust.cache_dir.
+    std::vector<std::string> crl_report;
+    {
+        TrustConfig trust = cfg->trust;
+        trust.cache_dir.clear();
+        if (auto ok = RevocationChecker(trust).verify_crl_files(crl_report); !ok) return out.fail(ok.error());
+    }
     // The module is checked, not loaded: loading runs its code.
     if (auto m = check_trusted_file(cfg->token.module); !m)
         return out.fail(Error(m.code(), "token.module: " + m.error().detail()));
@@ -46,6 +56,17 @@ int cmd_check_config(const Options& o, Output& out) {
     out.line("  mapping rules  " + std::to_string(cfg->mapping.rule_count()));
     if (cfg->mapping.bindings)
         out.line("  bindings       " + std::to_string(bindings) + " in " + *cfg->mapping.bindings);
+    const TrustConfig& t = cfg->trust;
+    std::string rev = t.revocation.empty() ? "none" : t.checks_ocsp() ? (t.checks_crl() ? "ocsp,crl" : "ocsp") : "crl";
+    if (t.fetch_crls) rev += ", CRLs downloaded from the distribution points";
+    if (t.checks_ocsp()) rev += t.ocsp_responder ? ", OCSP at " + *t.ocsp_responder : ", OCSP at each AIA URL";
+    rev += std::string(", on unknown: ") + (t.on_unknown_allow ? "ALLOW" : "deny");
+    if (t.max_staleness.count() > 0) rev += ", grace " + format_duration(t.max_staleness);
+    out.line("  revocation     " + rev);
+    if (!t.revocation.empty())
+        out.line("  cache_dir      " + t.cache_dir +
+                 (check_trusted_directory(t.cache_dir) ? "" : " (not usable: nothing is kept between checks)"));
+    for (const auto& l : crl_report) out.line("  crl            " + l);
     out.doc()["anchors"] = cfg->trust.anchors;
     out.doc()["intermediates"] = cfg->trust.intermediates;
     out.doc()["crls"] = cfg->trust.crls;

@@ -88,6 +88,21 @@ bad missing-anchor config_file "/nonexistent/root.pem" <<EOF2
 anchors = ["/nonexistent/root.pem"]
 revocation = "none"
 EOF2
+printf -- '-----BEGIN X509 CRL-----\nMAA=\n-----END X509 CRL-----\n' >"$TMP/broken.crl"
+bad crl-that-does-not-verify config_file "$TMP/broken.crl" <<EOF2
+[trust]
+anchors = ["$anchor"]
+intermediates = ["$FIX/pki/issuing.pem"]
+crls = ["$FIX/pki/root.crl", "$TMP/broken.crl"]
+revocation = "crl"
+EOF2
+cat "$FIX/pki/root.crl" "$FIX/pki/issuing.crl" >"$TMP/both.crl"
+printf '[trust]\nanchors = ["%s"]\nintermediates = ["%s"]\ncrls = ["%s"]\nrevocation = "crl"\n' \
+    "$anchor" "$FIX/pki/issuing.pem" "$TMP/both.crl" >"$TMP/both.conf"
+chmod 600 "$TMP/both.conf"
+run "$CARDGATE_BIN" --config "$TMP/both.conf" check-config
+check "check-config verifies every CRL of a file and lists each (exit $rc)" \
+    test "$rc" -eq 0 -a "$(grep -c '^  crl ' <<<"$out")" -eq 2
 bad ocsp-responder-scheme config_value "trust.ocsp_responder" <<EOF2
 [trust]
 anchors = ["$anchor"]
