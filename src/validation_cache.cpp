@@ -29,7 +29,8 @@ struct Entry {
     TimeWindow window;
     std::int64_t checked_at = 0;
     std::vector<std::string> chain;        // subjects, leaf first
-    std::vector<ossl::X509Ptr> certs;      // the path, leaf first
+    std::vector<std::span<const std::uint8_t>> ders;  // the path, leaf first (in the mapped entry)
+    std::vector<ossl::X509Ptr> certs;                 // the path above the leaf, parsed (the leaf is the caller's)
 };
 
 std::string encode(const Verdict& v, std::int64_t now) {
@@ -60,6 +61,8 @@ std::optional<Entry> decode(std::span<const std::uint8_t> payload) {
     for (std::uint64_t i = 0; i < m; ++i) {
         std::span<const std::uint8_t> der;
         if (!r.field(der, max_der)) return std::nullopt;
+        e.ders.push_back(der);
+        if (i == 0) continue;  // the leaf: parsed already, by whoever asks
         const unsigned char* p = der.data();
         ossl::X509Ptr x(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
         if (!x || p != der.data() + der.size()) return std::nullopt;
@@ -67,15 +70,6 @@ std::optional<Entry> decode(std::span<const std::uint8_t> payload) {
     }
     if (!r.done()) return std::nullopt;
     return e;
-}
-
-std::string der_string(X509* x) {
-    unsigned char* p = nullptr;
-    const int n = i2d_X509(x, &p);
-    if (n <= 0) return {};
-    std::string s(reinterpret_cast<const char*>(p), static_cast<std::size_t>(n));
-    OPENSSL_free(p);
-    return s;
 }
 
 }  // namespace
@@ -134,7 +128,9 @@ Result<Verdict> Validator::validate(const Certificate& leaf, Purpose purpose, co
         auto mapped = dir_->open_entry(kind, format_version, *key);
         std::optional<Entry> e;
         if (mapped) e = decode(mapped->payload());
-        if (e && e->window.contains(now)) {
+        const auto leaf_der = leaf.der();
+        if (e && e->window.contains(now) && std::equal(leaf_der.begin(), leaf_der.end(), e->ders[0].begin(),
+                                                       e->ders[0].end())) {
             Verdict v;
             v.code = Code::internal;  // check_leaf decides
             v.steps.push_back({"parse", true, parse_step_detail(leaf)});
@@ -145,11 +141,9 @@ Result<Verdict> Validator::validate(const Certificate& leaf, Purpose purpose, co
                                    " with the same trust files, current until " + format_utc(e->window.until) + ")"});
             v.chain_subjects = std::move(e->chain);
             v.path_window = e->window;
-            std::vector<X509*> path;
-            for (const auto& c : e->certs) {
-                path.push_back(c.get());
-                v.chain_der.push_back(der_string(c.get()));
-            }
+            std::vector<X509*> path{leaf.x509()};
+            for (const auto& c : e->certs) path.push_back(c.get());
+            for (auto d : e->ders) v.chain_der.emplace_back(reinterpret_cast<const char*>(d.data()), d.size());
             last_ = Last::reused;
             if (!check_revocation(v, *checker_, path, now))
                 return v.code == Code::config_file ? Result<Verdict>(Error(v.code, v.detail)) : Result<Verdict>(std::move(v));
