@@ -447,4 +447,13 @@ expect "CRL index tampered: detected, the revoked badge is still revoked" 1 cert
 status "$C" alice-ec256
 expect "CRL index tampered: rebuilt from the CRL, the good badge is good" 0 ok
 
+# A badge on a token, named by its URI.
+run "$CARDGATE_BIN" --config "$CONF" --json revocation status "pkcs11:token=alice-ec256;object=alice;type=cert"
+expect "revocation status of a badge named by a pkcs11: URI" 0 ok
+check "... answered by the CRL files, the whole chain" test "$(field '.chain | length')" -eq 3
+run "$CARDGATE_BIN" --config "$CONF" --json revocation status "pkcs11:token=hostile;object=revoked;type=cert"
+expect "revocation status of a revoked badge on a token" 1 cert_revoked
+run "$CARDGATE_BIN" --config "$CONF" revocation frobnicate
+check "an unknown revocation subcommand is a usage error (exit $rc)" test "$rc" -eq 2
+
 done_testing
