@@ -56,15 +56,6 @@ Sha256 sha256_of(std::string_view s) {
 
 std::string_view view(const Sha256& h) { return {reinterpret_cast<const char*>(h.data()), h.size()}; }
 
-std::string der_of(X509* x) {
-    unsigned char* p = nullptr;
-    const int n = i2d_X509(x, &p);
-    if (n <= 0) return {};
-    std::string s(reinterpret_cast<const char*>(p), static_cast<std::size_t>(n));
-    OPENSSL_free(p);
-    return s;
-}
-
 ossl::X509Ptr x509_of(std::span<const std::uint8_t> der) {
     const unsigned char* p = der.data();
     ossl::X509Ptr x(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
@@ -462,7 +453,7 @@ std::array<std::uint8_t, 32> fetch_key(const std::string& url, X509* issuer) {
 std::string encode_fetch(const std::string& url, X509* issuer, std::span<const std::uint8_t> index) {
     std::string s;
     bytes::put(s, url);
-    bytes::put(s, der_of(issuer));
+    bytes::put(s, encode_der(issuer));
     bytes::put(s, index);
     return s;
 }
@@ -577,8 +568,8 @@ std::array<std::uint8_t, 32> ocsp_key(const std::string& url, X509* cert, X509* 
 std::string encode_ocsp(const std::string& url, X509* cert, X509* issuer, std::string_view response) {
     std::string s;
     bytes::put(s, url);
-    bytes::put(s, der_of(cert));
-    bytes::put(s, der_of(issuer));
+    bytes::put(s, encode_der(cert));
+    bytes::put(s, encode_der(issuer));
     bytes::put(s, response);
     return s;
 }

@@ -305,11 +305,8 @@ Verdict TrustStore::validate(const Certificate& leaf, Purpose purpose, const Pur
     for (int i = 0; i < sk_X509_num(chain.certs.get()); ++i) {
         X509* x = sk_X509_value(chain.certs.get(), i);  // borrowed from the stack
         path.push_back(x);
-        unsigned char* der = nullptr;
-        const int n = i2d_X509(x, &der);
-        if (n <= 0) return r.deny("chain", Code::crypto, "i2d_X509: " + ossl::last_error());
-        v.chain_der.emplace_back(reinterpret_cast<const char*>(der), static_cast<std::size_t>(n));
-        OPENSSL_free(der);
+        v.chain_der.push_back(encode_der(x));
+        if (v.chain_der.back().empty()) return r.deny("chain", Code::crypto, "i2d_X509: " + ossl::last_error());
     }
 
     // 3. revocation

@@ -250,13 +250,18 @@ Result<Certificate> Certificate::from_x509(X509* borrowed, std::string_view orig
     return adopt(ossl::X509Ptr(borrowed), origin);
 }
 
-std::vector<std::uint8_t> Certificate::der() const {
+std::string encode_der(X509* x) {
     unsigned char* buf = nullptr;
-    const int n = i2d_X509(x509_.get(), &buf);  // buf allocated by OpenSSL: freed below
+    const int n = i2d_X509(x, &buf);  // buf allocated by OpenSSL: freed below
     if (n <= 0) return {};
-    std::vector<std::uint8_t> out(buf, buf + n);
+    std::string out(reinterpret_cast<const char*>(buf), static_cast<std::size_t>(n));
     OPENSSL_free(buf);
     return out;
+}
+
+std::vector<std::uint8_t> Certificate::der() const {
+    const std::string d = encode_der(x509_.get());
+    return {d.begin(), d.end()};
 }
 
 bool Certificate::has_eku_oid(std::string_view oid) const {

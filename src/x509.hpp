@@ -127,6 +127,9 @@ private:
 // blocks) or a single DER certificate. cert_parse when there is none or one is bad.
 Result<std::vector<Certificate>> parse_certificates(std::string_view bytes, std::string_view origin);
 
+// The DER encoding of a certificate; empty when it cannot be encoded.
+std::string encode_der(X509* x);
+
 // RFC 4514 form of an X509_NAME, as Certificate::subject() prints it.
 std::string name_to_string(const X509_NAME* name);
 
