@@ -1,0 +1,1 @@
+# The OpenSSL provider (see tls/provider/README or cardgate-provider(7)).
