@@ -46,6 +46,11 @@ inline int pam_code(Code c, bool no_badge) noexcept {
     case Code::map_weak: return PAM_AUTH_ERR;
     case Code::login_cancelled: return PAM_AUTH_ERR;
     case Code::login_service: return PAM_AUTHINFO_UNAVAIL;  // not a badge service: let a password module decide
+    case Code::tls_no_client_cert:
+    case Code::tls_handshake:
+    case Code::tls_service_denied:
+    case Code::tls_limit:
+    case Code::tls_backend: return PAM_SERVICE_ERR;  // never produced by a login
     case Code::p11_pin_incorrect:
     case Code::p11_pin_invalid:
     case Code::p11_pin_expired:

@@ -41,6 +41,11 @@ std::string_view name(Code c) noexcept {
     case Code::map_weak: return "map_weak";
     case Code::login_cancelled: return "login_cancelled";
     case Code::login_service: return "login_service";
+    case Code::tls_no_client_cert: return "tls_no_client_cert";
+    case Code::tls_handshake: return "tls_handshake";
+    case Code::tls_service_denied: return "tls_service_denied";
+    case Code::tls_limit: return "tls_limit";
+    case Code::tls_backend: return "tls_backend";
     case Code::p11_load: return "p11_load";
     case Code::p11_init: return "p11_init";
     case Code::p11_no_token: return "p11_no_token";
@@ -100,6 +105,11 @@ std::string_view describe(Code c) noexcept {
     case Code::map_weak: return "only a weak mapping matches and strong mapping is required";
     case Code::login_cancelled: return "the login was cancelled";
     case Code::login_service: return "badge login is not allowed for this service";
+    case Code::tls_no_client_cert: return "the client presented no certificate";
+    case Code::tls_handshake: return "the TLS handshake failed";
+    case Code::tls_service_denied: return "this person is not allowed to use this service";
+    case Code::tls_limit: return "refused by a connection limit";
+    case Code::tls_backend: return "the service's backend could not be reached";
     case Code::p11_load: return "PKCS#11 module cannot be loaded";
     case Code::p11_init: return "PKCS#11 module failed to initialise";
     case Code::p11_no_token: return "no matching token present";
@@ -159,6 +169,11 @@ Category category(Code c) noexcept {
     case Code::map_weak: return Category::denied;
     case Code::login_cancelled: return Category::denied;
     case Code::login_service: return Category::denied;
+    case Code::tls_no_client_cert: return Category::denied;
+    case Code::tls_handshake: return Category::denied;
+    case Code::tls_service_denied: return Category::denied;
+    case Code::tls_limit: return Category::denied;
+    case Code::tls_backend: return Category::internal;
     case Code::p11_load: return Category::token;
     case Code::p11_init: return Category::token;
     case Code::p11_no_token: return Category::token;

@@ -58,6 +58,13 @@ enum class Code {
     login_cancelled,       // the person cancelled (no PIN, no choice)
     login_service,         // the service is not in login.services
 
+    // --- TLS refusals (exit 1) ---
+    tls_no_client_cert,    // the client presented no certificate
+    tls_handshake,         // the TLS handshake failed (protocol, peer's signature, server certificate)
+    tls_service_denied,    // mapped, but not allowed for this [[tls.service]]
+    tls_limit,             // refused by a limit (handshakes in flight, handshake or idle timeout)
+    tls_backend,           // the backend could not be reached
+
     // --- token and reader (exit 3) ---
     p11_load,              // module cannot be loaded / C_GetFunctionList missing
     p11_init,              // C_Initialize failed

@@ -24,5 +24,7 @@ include $(srcdir)/tests/unit/trust.mk
 include $(srcdir)/tests/unit/revocation.mk
 include $(srcdir)/tests/unit/identity.mk
 include $(srcdir)/tests/unit/pkcs11.mk
+include $(srcdir)/tests/unit/provider.mk
+include $(srcdir)/tests/unit/tunnel.mk
 include $(srcdir)/tests/pam/local.mk
 include $(srcdir)/tests/integration/local.mk

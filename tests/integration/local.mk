@@ -9,6 +9,8 @@ INTEGRATION_TESTS = \
 	tests/integration/list.sh \
 	tests/integration/map.sh \
 	tests/integration/pam.sh \
-	tests/integration/revocation.sh
+	tests/integration/revocation.sh \
+	tests/integration/provider.sh \
+	tests/integration/tunnel.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/tap.sh
