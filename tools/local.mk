@@ -22,3 +22,8 @@ bench_p11_minimal_LDADD = $(LIBP11_LIBS) $(OPENSSL_LIBS)
 noinst_PROGRAMS += bench/map_login
 bench_map_login_SOURCES = bench/map_login.cpp
 bench_map_login_LDADD = libcardgate.la
+
+# The TLS load generator and backend of bench/tls/run (cardgate-tunnel vs stunnel4).
+noinst_PROGRAMS += bench/tls/tls_load
+bench_tls_tls_load_SOURCES = bench/tls/tls_load.cpp
+bench_tls_tls_load_LDADD = $(OPENSSL_LIBS) $(PTHREAD_LIBS)
