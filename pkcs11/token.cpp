@@ -522,6 +522,36 @@ Result<Signature> Session::sign(const ObjectInfo& key, std::span<const std::uint
     return sign_digest(key, h, digest, force);
 }
 
+Result<PublicKeyParts> Session::public_key(const ObjectInfo& key) {
+    return st_->mod->run([st = st_, key]() -> Result<PublicKeyParts> {
+        PublicKeyParts out;
+        out.key_type = key.key_type;
+        if (key.key_type == CKK_RSA) {
+            auto n = CG_TRY(get_attribute(*st, key.handle, CKA_MODULUS));
+            auto e = CG_TRY(get_attribute(*st, key.handle, CKA_PUBLIC_EXPONENT));
+            if (!n || !e || n->empty() || e->empty())
+                return Error(Code::p11_no_object, "RSA key '" + key.label + "' reveals no modulus or exponent");
+            out.modulus = std::move(*n);
+            out.exponent = std::move(*e);
+            return out;
+        }
+        if (key.key_type != CKK_EC) return Error(Code::p11_mechanism, "key '" + key.label + "' is neither RSA nor EC");
+        std::lock_guard<std::mutex> lock(st->mod->mutex());
+        auto handles = CG_TRY(find_handles(*st, ObjectClass::public_key));
+        for (auto h : handles) {
+            auto id = CG_TRY(get_attribute(*st, h, CKA_ID));
+            if (!id || key.id.empty() || *id != key.id) continue;
+            auto params = CG_TRY(get_attribute(*st, h, CKA_EC_PARAMS));
+            auto point = CG_TRY(get_attribute(*st, h, CKA_EC_POINT));
+            if (!params || !point) continue;
+            out.ec_params = std::move(*params);
+            out.ec_point = std::move(*point);
+            return out;
+        }
+        return Error(Code::p11_no_object, "no EC public key object with id " + key.id_hex());
+    });
+}
+
 Hash default_hash(const ObjectInfo& key) noexcept {
     if (key.key_type == CKK_EC && key.curve == "P-384") return Hash::sha384;
     if (key.key_type == CKK_EC && key.curve == "P-521") return Hash::sha512;

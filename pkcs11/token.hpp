@@ -20,6 +20,13 @@
 
 namespace cardgate::p11 {
 
+// Public key material of a key pair as the token stores it.
+struct PublicKeyParts {
+    CK_KEY_TYPE key_type = kNoKeyType;
+    std::vector<std::uint8_t> modulus, exponent;   // RSA, big-endian
+    std::vector<std::uint8_t> ec_params, ec_point;  // EC: DER OID; DER OCTET STRING or raw point
+};
+
 class Session {
 public:
     // A read-only session is enough to log in and sign (PKCS#11 §5.6).
@@ -79,6 +86,14 @@ public:
     // Hashes `data` (with default_hash(key) unless given) and signs the digest.
     Result<Signature> sign(const ObjectInfo& key, std::span<const std::uint8_t> data,
                            std::optional<Hash> hash = std::nullopt, std::optional<SigScheme> force = std::nullopt);
+
+    // The public half of a private key, read from the token (added for the
+    // OpenSSL provider, which must compare a card key with a certificate):
+    // RSA from the key's CKA_MODULUS and CKA_PUBLIC_EXPONENT; EC from the
+    // public key object with the key's CKA_ID (CKA_EC_PARAMS, CKA_EC_POINT as
+    // stored), since private EC keys carry no point. p11_no_object when the
+    // token reveals neither.
+    Result<PublicKeyParts> public_key(const ObjectInfo& key);
 
     struct State;  // shared with in-flight operations
 

@@ -13,8 +13,11 @@
 
 #include "pkcs11/uri.hpp"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <array>
+#include <set>
 
 #include <openssl/err.h>
 #include <openssl/objects.h>
@@ -239,6 +242,14 @@ private:
     Result<PurposeConfig> purpose(const toml::table& t, std::string_view prefix) const;
     Status mapping(const toml::table& root, MappingConfig& out) const;
     Status login(const toml::table& root, LoginConfig& out) const;
+    Status tls(const toml::table& root, TlsConfig& out) const;
+    Result<TlsService> tls_service(const toml::table& t, std::string_view prefix) const;
+    Result<TlsClient> tls_client(const toml::table& t, std::string_view prefix) const;
+    Result<std::optional<TlsEndpoint>> endpoint(const toml::table& t, std::string_view prefix, std::string_view key,
+                                                bool host_optional) const;
+    Result<std::optional<unsigned>> count(const toml::table& t, std::string_view prefix, std::string_view key,
+                                          unsigned max) const;
+    Result<std::string> entry_name(const toml::table& t, std::string_view prefix) const;
     Result<MappingRule> rule(const toml::table& t, std::string_view prefix) const;
     Result<std::vector<std::string>> oid_list(const toml::table& t, std::string_view prefix, std::string_view key,
                                               bool eku) const;
@@ -626,8 +637,252 @@ Status Parser::login(const toml::table& root, LoginConfig& out) const {
     return {};
 }
 
+// ---- [tls], [[tls.service]], [[tls.client]] (cardgate-tunnel(8))
+
+// RFC 7230 section 3.2.6 token: the characters a header field name may have.
+bool is_http_token(std::string_view s) {
+    if (s.empty() || s.size() > 64) return false;
+    return std::all_of(s.begin(), s.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    });
+}
+
+bool is_entry_name(std::string_view s) {
+    return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+               c == '_' || c == '.';
+    });
+}
+
+// "HOST:PORT" with an IP literal host ("[::1]:443" for IPv6); with
+// host_optional, a bare "PORT" or ":PORT" means 127.0.0.1.
+std::optional<TlsEndpoint> parse_endpoint(std::string_view text, bool host_optional) {
+    TlsEndpoint e;
+    e.text = std::string(text);
+    std::string_view host, port;
+    if (!text.empty() && text.front() == '[') {
+        const auto close = text.find(']');
+        if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') return std::nullopt;
+        host = text.substr(1, close - 1);
+        port = text.substr(close + 2);
+        in6_addr a6{};
+        if (inet_pton(AF_INET6, std::string(host).c_str(), &a6) != 1) return std::nullopt;
+    } else {
+        const auto colon = text.rfind(':');
+        if (colon == std::string_view::npos) {
+            if (!host_optional) return std::nullopt;
+            port = text;
+        } else {
+            host = text.substr(0, colon);
+            port = text.substr(colon + 1);
+        }
+        if (host.empty()) {
+            if (!host_optional) return std::nullopt;
+            host = "127.0.0.1";
+        }
+        in_addr a4{};
+        if (inet_pton(AF_INET, std::string(host).c_str(), &a4) != 1) return std::nullopt;
+    }
+    if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }))
+        return std::nullopt;
+    const int p = std::stoi(std::string(port));
+    if (p < 1 || p > 65535) return std::nullopt;
+    e.host = std::string(host);
+    e.port = static_cast<std::uint16_t>(p);
+    return e;
+}
+
+Result<std::optional<TlsEndpoint>> Parser::endpoint(const toml::table& t, std::string_view prefix,
+                                                    std::string_view key, bool host_optional) const {
+    auto s = CG_TRY(string(t, prefix, key));
+    if (!s) return std::optional<TlsEndpoint>{};
+    auto e = parse_endpoint(s->value, host_optional);
+    if (!e)
+        return fail(Code::config_value, *s->node, dotted(prefix, key),
+                    quote(s->value) + " is not an address: use \"IP:PORT\" with an IPv4 literal or \"[IPv6]:PORT\" "
+                    "(no host names), port 1 to 65535");
+    return std::optional<TlsEndpoint>{std::move(*e)};
+}
+
+Result<std::optional<unsigned>> Parser::count(const toml::table& t, std::string_view prefix, std::string_view key,
+                                              unsigned max) const {
+    const toml::node* n = t.get(key);
+    if (!n) return std::optional<unsigned>{};
+    if (!n->is_integer()) return wrong_type(*n, dotted(prefix, key), "an integer");
+    const auto v = n->as_integer()->get();
+    if (v < 1 || v > static_cast<std::int64_t>(max))
+        return fail(Code::config_value, *n, dotted(prefix, key),
+                    std::to_string(v) + " is out of range (1 to " + std::to_string(max) + ")");
+    return std::optional<unsigned>{static_cast<unsigned>(v)};
+}
+
+Result<std::string> Parser::entry_name(const toml::table& t, std::string_view prefix) const {
+    auto name = CG_TRY(string(t, prefix, "name"));
+    if (!name)
+        return fail(Code::config_missing, t.source(), dotted(prefix, "name"),
+                    "required: a name for audit lines (letters, digits, '-', '_', '.'; at most 64)");
+    if (!is_entry_name(name->value))
+        return fail(Code::config_value, *name->node, dotted(prefix, "name"),
+                    quote(name->value) + " is not allowed (letters, digits, '-', '_', '.'; at most 64)");
+    return name->value;
+}
+
+Result<TlsService> Parser::tls_service(const toml::table& t, std::string_view prefix) const {
+    CG_TRY_VOID(only_keys(t, prefix, {"name", "listen", "backend", "identity", "header", "allow_users",
+                                      "allow_groups", "allow_privileges"}));
+    TlsService s;
+    s.line = static_cast<int>(t.source().begin.line);
+    s.name = CG_TRY(entry_name(t, prefix));
+    auto listen = CG_TRY(endpoint(t, prefix, "listen", false));
+    if (!listen)
+        return fail(Code::config_missing, t.source(), dotted(prefix, "listen"),
+                    "required: the address to accept TLS on, e.g. \"0.0.0.0:8443\"");
+    s.listen = std::move(*listen);
+    auto backend = CG_TRY(endpoint(t, prefix, "backend", false));
+    if (!backend)
+        return fail(Code::config_missing, t.source(), dotted(prefix, "backend"),
+                    "required: the plain TCP service to forward to, e.g. \"127.0.0.1:8080\"");
+    s.backend = std::move(*backend);
+    if (auto id = CG_TRY(string(t, prefix, "identity"))) {
+        if (id->value == "none") s.identity = TlsIdentity::none;
+        else if (id->value == "proxy-v2") s.identity = TlsIdentity::proxy_v2;
+        else if (id->value == "header") s.identity = TlsIdentity::header;
+        else
+            return fail(Code::config_value, *id->node, dotted(prefix, "identity"),
+                        quote(id->value) + " is not allowed (use \"none\", \"proxy-v2\" or \"header\")");
+    }
+    if (auto h = CG_TRY(string(t, prefix, "header"))) {
+        if (s.identity != TlsIdentity::header)
+            return fail(Code::config_value, *h->node, dotted(prefix, "header"),
+                        "only meaningful with identity = \"header\"");
+        if (!is_http_token(h->value))
+            return fail(Code::config_value, *h->node, dotted(prefix, "header"),
+                        quote(h->value) + " is not an HTTP header field name (RFC 7230 token, at most 64)");
+        s.header = h->value;
+    }
+    auto list = [&](std::string_view key, std::vector<std::string>& out) -> Status {
+        auto l = CG_TRY(strings(t, prefix, key));
+        if (!l) return {};
+        for (const auto& v : *l) {
+            if (v.value.empty() || v.value.size() > 256 || v.value.find('\0') != std::string::npos)
+                return fail(Code::config_value, *v.node, dotted(prefix, key), quote(v.value) + " is not allowed");
+            out.push_back(v.value);
+        }
+        return {};
+    };
+    CG_TRY_VOID(list("allow_users", s.allow_users));
+    CG_TRY_VOID(list("allow_groups", s.allow_groups));
+    CG_TRY_VOID(list("allow_privileges", s.allow_privileges));
+    return s;
+}
+
+Result<TlsClient> Parser::tls_client(const toml::table& t, std::string_view prefix) const {
+    CG_TRY_VOID(only_keys(t, prefix, {"name", "listen", "connect", "server_name", "certificate", "key"}));
+    TlsClient c;
+    c.line = static_cast<int>(t.source().begin.line);
+    c.name = CG_TRY(entry_name(t, prefix));
+    auto listen = CG_TRY(endpoint(t, prefix, "listen", true));
+    if (!listen)
+        return fail(Code::config_missing, t.source(), dotted(prefix, "listen"),
+                    "required: the local port to accept plain TCP on, e.g. \"127.0.0.1:9443\"");
+    c.listen = std::move(*listen);
+    auto connect = CG_TRY(endpoint(t, prefix, "connect", false));
+    if (!connect)
+        return fail(Code::config_missing, t.source(), dotted(prefix, "connect"),
+                    "required: the TLS server to connect to, e.g. \"192.0.2.10:8443\"");
+    c.connect = std::move(*connect);
+    auto sn = CG_TRY(string(t, prefix, "server_name"));
+    if (!sn)
+        return fail(Code::config_missing, t.source(), dotted(prefix, "server_name"),
+                    "required: the DNS name or IP address the server's certificate must carry");
+    const bool name_ok = !sn->value.empty() && sn->value.size() <= 253 &&
+                         std::all_of(sn->value.begin(), sn->value.end(), [](char ch) {
+                             return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                                    ch == '-' || ch == '.' || ch == ':';
+                         });
+    if (!name_ok)
+        return fail(Code::config_value, *sn->node, dotted(prefix, "server_name"),
+                    quote(sn->value) + " is not a DNS name or IP address");
+    c.server_name = sn->value;
+    if (auto cert = CG_TRY(string(t, prefix, "certificate"))) {
+        if (cert->value.rfind("pkcs11:", 0) == 0) {
+            auto uri = p11::Uri::parse(cert->value);
+            if (!uri) return fail(Code::config_value, *cert->node, dotted(prefix, "certificate"), uri.error().detail());
+        } else if (cert->value.empty() || cert->value.front() != '/' || cert->value.find('\0') != std::string::npos) {
+            return fail(Code::config_value, *cert->node, dotted(prefix, "certificate"),
+                        quote(cert->value) + " is neither a pkcs11: URI nor an absolute path");
+        }
+        c.certificate = cert->value;
+    }
+    if (auto key = CG_TRY(string(t, prefix, "key"))) {
+        auto uri = p11::Uri::parse(key->value);
+        if (!uri) return fail(Code::config_value, *key->node, dotted(prefix, "key"), uri.error().detail());
+        // A PIN written into a config file is a secret in a file many can read.
+        if (uri->has_pin_value())
+            return fail(Code::config_value, *key->node, dotted(prefix, "key"),
+                        "pin-value is not allowed in a config file (use pin-source=file:... or the prompt)");
+        c.key = key->value;
+    }
+    return c;
+}
+
+Status Parser::tls(const toml::table& root, TlsConfig& out) const {
+    const toml::table* t = CG_TRY(table(root, "", "tls"));
+    if (!t) return {};
+    CG_TRY_VOID(only_keys(*t, "tls", {"certificate", "key", "max_handshakes", "max_connections", "handshake_timeout",
+                                      "idle_timeout", "session_lifetime", "service", "client"}));
+    out.certificate = CG_TRY(path_value(*t, "tls", "certificate"));
+    out.key = CG_TRY(path_value(*t, "tls", "key"));
+    if (auto n = CG_TRY(count(*t, "tls", "max_handshakes", 100000))) out.max_handshakes = *n;
+    if (auto n = CG_TRY(count(*t, "tls", "max_connections", 1000000))) out.max_connections = *n;
+    if (auto d = CG_TRY(duration(*t, "tls", "handshake_timeout", false))) out.handshake_timeout = *d;
+    if (auto d = CG_TRY(duration(*t, "tls", "idle_timeout", false))) out.idle_timeout = *d;
+    if (auto d = CG_TRY(duration(*t, "tls", "session_lifetime", true))) {
+        if (*d > std::chrono::hours(24))
+            return fail(Code::config_value, *t->get("session_lifetime"), "tls.session_lifetime",
+                        "must be at most \"24h\"");
+        out.session_lifetime = *d;
+    }
+    if (const toml::node* services = t->get("service")) {
+        if (!services->is_array_of_tables())
+            return wrong_type(*services, "tls.service", "an array of tables ([[tls.service]] sections)");
+        std::set<std::string> names, listens;
+        std::size_t i = 0;
+        for (const toml::node& n : *services->as_array()) {
+            const std::string prefix = "tls.service[" + std::to_string(i++) + "]";
+            TlsService s = CG_TRY(tls_service(*n.as_table(), prefix));
+            if (!names.insert(s.name).second)
+                return fail(Code::config_value, *n.as_table()->get("name"), prefix + ".name",
+                            quote(s.name) + " is already the name of another [[tls.service]]");
+            if (!listens.insert(s.listen.host + "|" + std::to_string(s.listen.port)).second)
+                return fail(Code::config_value, *n.as_table()->get("listen"), prefix + ".listen",
+                            quote(s.listen.text) + " is already the address of another [[tls.service]]");
+            out.services.push_back(std::move(s));
+        }
+        if (!out.certificate || !out.key)
+            return fail(Code::config_missing, t->source(), out.certificate ? "tls.key" : "tls.certificate",
+                        "required when [[tls.service]] is present: the server's certificate chain (PEM) and key file");
+    }
+    if (const toml::node* clients = t->get("client")) {
+        if (!clients->is_array_of_tables())
+            return wrong_type(*clients, "tls.client", "an array of tables ([[tls.client]] sections)");
+        std::set<std::string> names;
+        std::size_t i = 0;
+        for (const toml::node& n : *clients->as_array()) {
+            const std::string prefix = "tls.client[" + std::to_string(i++) + "]";
+            TlsClient c = CG_TRY(tls_client(*n.as_table(), prefix));
+            if (!names.insert(c.name).second)
+                return fail(Code::config_value, *n.as_table()->get("name"), prefix + ".name",
+                            quote(c.name) + " is already the name of another [[tls.client]]");
+            out.clients.push_back(std::move(c));
+        }
+    }
+    return {};
+}
+
 Result<Config> Parser::run(const toml::table& root) {
-    CG_TRY_VOID(only_keys(root, "", {"token", "trust", "purpose", "mapping", "login"}));
+    CG_TRY_VOID(only_keys(root, "", {"token", "trust", "purpose", "mapping", "login", "tls"}));
     Config c;
     c.path = path_;
     CG_TRY_VOID(token(root, c.token));
@@ -635,6 +890,7 @@ Result<Config> Parser::run(const toml::table& root) {
     CG_TRY_VOID(purposes(root, c.purposes));
     CG_TRY_VOID(mapping(root, c.mapping));
     CG_TRY_VOID(login(root, c.login));
+    CG_TRY_VOID(tls(root, c.tls));
     return c;
 }
 

@@ -105,6 +105,50 @@ struct LoginConfig {
     std::chrono::milliseconds warn_expiry{14LL * 24 * 3600 * 1000};  // account check warns this long before expiry
 };
 
+// [tls] and its [[tls.service]] / [[tls.client]] tables: cardgate-tunnel(8).
+enum class TlsIdentity { none, proxy_v2, header };
+
+// "HOST:PORT" as written, HOST an IPv4 literal or a bracketed IPv6 literal
+// (no name resolution: what the tunnel binds to or connects to is never
+// decided by DNS).
+struct TlsEndpoint {
+    std::string host;  // without brackets
+    std::uint16_t port = 0;
+    std::string text;  // as written
+};
+
+struct TlsService {
+    std::string name;                        // [A-Za-z0-9._-]{1,64}, unique
+    TlsEndpoint listen;                      // unique among services
+    TlsEndpoint backend;
+    TlsIdentity identity = TlsIdentity::proxy_v2;
+    std::string header = "X-Cardgate-User";  // identity = "header": the header the tunnel owns
+    std::vector<std::string> allow_users, allow_groups, allow_privileges;  // any match allows; all empty = deny
+    int line = 0;                            // of the [[tls.service]] header
+};
+
+struct TlsClient {
+    std::string name;
+    TlsEndpoint listen;                      // default 127.0.0.1; the port is required
+    TlsEndpoint connect;
+    std::string server_name;                 // DNS name or IP literal the server certificate must carry
+    std::optional<std::string> certificate;  // pkcs11: URI or absolute path; default: the one token.uri selects
+    std::optional<std::string> key;          // pkcs11: URI (pin-source allowed, pin-value not)
+    int line = 0;
+};
+
+struct TlsConfig {
+    std::optional<std::string> certificate;  // server mode: chain PEM, absolute path
+    std::optional<std::string> key;          // server mode: key file, absolute path
+    unsigned max_handshakes = 256;           // handshakes (and their checks) in flight; more are refused
+    unsigned max_connections = 10000;        // established connections; more are refused
+    std::chrono::milliseconds handshake_timeout{10000};
+    std::chrono::milliseconds idle_timeout{300000};
+    std::chrono::milliseconds session_lifetime{300000};  // resumption; 0 = no resumption
+    std::vector<TlsService> services;
+    std::vector<TlsClient> clients;
+};
+
 struct Config {
     std::string path;
     LoginConfig login;
@@ -112,6 +156,7 @@ struct Config {
     TrustConfig trust;
     std::map<Purpose, PurposeConfig> purposes;  // always holds all three after parse()
     MappingConfig mapping;
+    TlsConfig tls;
 
     // Reads the file (see read_protected_file) and parses it. A config with
     // many rules is parsed once and kept as a derived index in `index_dir`

@@ -27,3 +27,10 @@ bench_map_login_LDADD = libcardgate.la
 noinst_PROGRAMS += bench/tls/tls_load
 bench_tls_tls_load_SOURCES = bench/tls/tls_load.cpp
 bench_tls_tls_load_LDADD = $(OPENSSL_LIBS) $(PTHREAD_LIBS)
+
+# Signatures per second: the provider vs libp11's direct API vs a file key (bench/tls/sign).
+noinst_PROGRAMS += bench/tls/sign_rate
+bench_tls_sign_rate_SOURCES = bench/tls/sign_rate.cpp
+bench_tls_sign_rate_CXXFLAGS = $(AM_CXXFLAGS) -Wno-deprecated-declarations $(LIBP11_CFLAGS)
+bench_tls_sign_rate_LDADD = libcardgate_tls.la libcardgate.la $(LIBP11_LIBS) $(OPENSSL_LIBS)
+EXTRA_DIST += bench/tls/run bench/tls/sign

@@ -1,1 +1,8 @@
-# Unit tests of the tunnel (tls/tunnel).
+# Unit tests of the tunnel (tls/tunnel): the [tls] config, PROXY v2 bytes,
+# the identity header rewriter against hostile requests, authorisation, the
+# audit line.
+check_PROGRAMS += tests/unit/test_tunnel
+tests_unit_test_tunnel_SOURCES = tests/unit/test_tunnel.cpp
+tests_unit_test_tunnel_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_tunnel_LDADD = libcardgate_tunnel.la $(UNIT_LDADD)
+TESTS += tests/unit/test_tunnel

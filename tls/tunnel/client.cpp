@@ -1,0 +1,289 @@
+// Client mode: see client.hpp.
+#include "tls/tunnel/client.hpp"
+
+#include <arpa/inet.h>
+#include <signal.h>
+#include <syslog.h>
+
+#include <array>
+#include <cstdio>
+#include <memory>
+#include <thread>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+
+#include "src/x509.hpp"
+#include "tls/provider/provider.hpp"
+#include "tools/prompt.hpp"
+
+namespace cardgate::tunnel {
+
+namespace {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using SslCtxPtr = std::unique_ptr<SSL_CTX, ossl::Deleter<SSL_CTX_free>>;
+
+std::string openssl_error() {
+    const unsigned long e = ERR_get_error();
+    ERR_clear_error();
+    if (!e) return "unknown OpenSSL error";
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof buf);
+    return buf;
+}
+
+void note(bool foreground, int prio, const std::string& line) {
+    syslog(LOG_DAEMON | prio, "%s", line.c_str());
+    if (foreground) std::fprintf(stderr, "cardgate-tunnel: %s\n", line.c_str());
+}
+
+// "pkcs11:a=b" + "type=cert" -> "pkcs11:a=b;type=cert" (query part kept).
+std::string with_type(const std::string& uri, std::string_view type) {
+    const auto q = uri.find('?');
+    std::string path = uri.substr(0, q), query = q == std::string::npos ? "" : uri.substr(q);
+    if (path.find(";type=") != std::string::npos || path.find(":type=") != std::string::npos) return uri;
+    path += path.size() > 7 ? ";type=" : "type=";
+    path += type;
+    return path + query;
+}
+
+bool is_ip(const std::string& s) {
+    in6_addr a{};
+    return inet_pton(AF_INET, s.c_str(), &a) == 1 || inet_pton(AF_INET6, s.c_str(), &a) == 1;
+}
+
+// The badge's TLS context: its certificate and card key (private library
+// context), the organisation's anchors and intermediates to verify the server.
+Result<SslCtxPtr> make_context(const tls::LibContext& lib, const Config& config, const TlsClient& c) {
+    const std::string base = config.token.uri.value_or("pkcs11:");
+    const std::string cert_uri = c.certificate.value_or(with_type(base, "cert"));
+    const std::string key_uri = c.key.value_or(with_type(base, "private"));
+    ossl::X509Ptr cert;
+    if (cert_uri.rfind("pkcs11:", 0) == 0) {
+        cert = CG_TRY(lib.load_certificate(cert_uri));
+    } else {
+        auto loaded = CG_TRY(Certificate::load(cert_uri));
+        X509_up_ref(loaded.x509());
+        cert.reset(loaded.x509());  // the new reference taken just above
+    }
+    ossl::EvpPkeyPtr key = CG_TRY(lib.load_key(key_uri));
+
+    SslCtxPtr ctx(SSL_CTX_new_ex(lib.get(), nullptr, TLS_client_method()));
+    if (!ctx) return Error(Code::crypto, "SSL_CTX_new_ex: " + openssl_error());
+    SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
+    if (SSL_CTX_use_certificate(ctx.get(), cert.get()) != 1 || SSL_CTX_use_PrivateKey(ctx.get(), key.get()) != 1 ||
+        SSL_CTX_check_private_key(ctx.get()) != 1)
+        return Error(Code::proof_key_mismatch, "tls.client " + c.name + ": the key does not match the certificate: " +
+                                                   openssl_error());
+    // Anchors are trusted; intermediates only complete a path that must
+    // still end in a self-signed anchor (no X509_V_FLAG_PARTIAL_CHAIN).
+    for (const auto* list : {&config.trust.anchors, &config.trust.intermediates})
+        for (const auto& f : *list)
+            if (SSL_CTX_load_verify_file(ctx.get(), f.c_str()) != 1)
+                return Error(Code::config_file, f + ": " + openssl_error());
+    SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
+    X509_VERIFY_PARAM* param = SSL_CTX_get0_param(ctx.get());  // get0: owned by ctx
+    X509_VERIFY_PARAM_set_purpose(param, X509_PURPOSE_SSL_SERVER);
+    if (is_ip(c.server_name)) {
+        if (X509_VERIFY_PARAM_set1_ip_asc(param, c.server_name.c_str()) != 1)
+            return Error(Code::config_value, "tls.client " + c.name + ": server_name " + c.server_name);
+    } else if (X509_VERIFY_PARAM_set1_host(param, c.server_name.c_str(), 0) != 1) {
+        return Error(Code::config_value, "tls.client " + c.name + ": server_name " + c.server_name);
+    }
+    return ctx;
+}
+
+struct Tunnel {
+    const TlsClient* client;
+    std::unique_ptr<asio::ssl::context> tls;
+    std::unique_ptr<tcp::acceptor> acceptor;
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
+public:
+    Connection(Tunnel& t, tcp::socket local, std::chrono::milliseconds timeout, bool foreground)
+        : t_(t), local_(std::move(local)), tls_(tcp::socket(local_.get_executor()), *t.tls), timer_(local_.get_executor()),
+          timeout_(timeout), foreground_(foreground) {}
+
+    void start() {
+        timer_.expires_after(timeout_);
+        timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+            if (!ec && !self->established_) self->fail("TLS connection not established within tls.handshake_timeout");
+        });
+        boost::system::error_code ec;
+        const auto addr = asio::ip::make_address(t_.client->connect.host, ec);
+        if (ec) return fail("connect: " + ec.message());
+        if (!is_ip(t_.client->server_name))
+            SSL_set_tlsext_host_name(tls_.native_handle(), t_.client->server_name.c_str());
+        tls_.next_layer().async_connect(tcp::endpoint(addr, t_.client->connect.port),
+                                        [self = shared_from_this()](const boost::system::error_code& e) {
+                                            if (e) return self->fail("connect " + self->t_.client->connect.text + ": " + e.message());
+                                            self->tls_.async_handshake(asio::ssl::stream_base::client,
+                                                                       [self](const boost::system::error_code& h) {
+                                                                           self->on_handshake(h);
+                                                                       });
+                                        });
+    }
+
+private:
+    void fail(const std::string& why) {
+        if (closed_) return;
+        note(foreground_, LOG_WARNING, "client " + t_.client->name + ": " + why);
+        close();
+    }
+    void close() {
+        closed_ = true;
+        boost::system::error_code ignored;
+        timer_.cancel();
+        local_.close(ignored);
+        tls_.next_layer().close(ignored);
+    }
+    void on_handshake(const boost::system::error_code& ec) {
+        if (closed_) return;
+        if (ec) {
+            const long v = SSL_get_verify_result(tls_.native_handle());
+            return fail("TLS handshake with " + t_.client->connect.text + ": " + ec.message() +
+                        (v != X509_V_OK ? std::string(" (server certificate: ") + X509_verify_cert_error_string(v) + ")" : ""));
+        }
+        established_ = true;
+        timer_.cancel();
+        up();
+        down();
+    }
+    // local → server
+    void up() {
+        local_.async_read_some(asio::buffer(a_), [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
+            if (self->closed_) return;
+            if (ec) {
+                // The local side is done: close_notify to the server, then
+                // keep reading its answer until it closes.
+                self->tls_.async_shutdown([self](const boost::system::error_code&) { self->close(); });
+                return;
+            }
+            asio::async_write(self->tls_, asio::buffer(self->a_.data(), n), [self](const boost::system::error_code& e, std::size_t) {
+                if (e) return self->close();
+                self->up();
+            });
+        });
+    }
+    // server → local
+    void down() {
+        tls_.async_read_some(asio::buffer(b_), [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
+            if (self->closed_) return;
+            if (ec) {
+                boost::system::error_code ignored;
+                self->local_.shutdown(tcp::socket::shutdown_send, ignored);
+                self->close();
+                return;
+            }
+            asio::async_write(self->local_, asio::buffer(self->b_.data(), n), [self](const boost::system::error_code& e, std::size_t) {
+                if (e) return self->close();
+                self->down();
+            });
+        });
+    }
+
+    Tunnel& t_;
+    tcp::socket local_;
+    asio::ssl::stream<tcp::socket> tls_;
+    asio::steady_timer timer_;
+    std::chrono::milliseconds timeout_;
+    bool foreground_;
+    bool established_ = false, closed_ = false;
+    std::array<char, 16384> a_{}, b_{};
+};
+
+void accept(Tunnel& t, asio::io_context& io, std::chrono::milliseconds timeout, bool foreground) {
+    t.acceptor->async_accept(asio::make_strand(io), [&t, &io, timeout, foreground](const boost::system::error_code& ec,
+                                                                                    tcp::socket s) {
+        if (ec == asio::error::operation_aborted || !t.acceptor->is_open()) return;
+        if (!ec) std::make_shared<Connection>(t, std::move(s), timeout, foreground)->start();
+        accept(t, io, timeout, foreground);
+    });
+}
+
+}  // namespace
+
+int run_client(const ClientOptions& options, Config config) {
+    std::vector<const TlsClient*> chosen;
+    for (const auto& c : config.tls.clients)
+        if (options.names.empty() || std::find(options.names.begin(), options.names.end(), c.name) != options.names.end())
+            chosen.push_back(&c);
+    if (chosen.empty() || (!options.names.empty() && chosen.size() != options.names.size())) {
+        std::fprintf(stderr, "cardgate-tunnel: %s: no matching [[tls.client]]\n", config.path.c_str());
+        return 2;
+    }
+    tls::ProviderOptions po;
+    po.config_path = options.config_path;
+    po.ask_pin = [](const std::string& prompt) -> Result<std::optional<SecretBuffer>> {
+        auto pin = cli::prompt_pin(prompt + ": ");
+        if (!pin) return pin.error();
+        return std::optional<SecretBuffer>(std::move(*pin));
+    };
+    auto lib = tls::LibContext::create(std::move(po));
+    if (!lib) {
+        std::fprintf(stderr, "cardgate-tunnel: %s\n", lib.error().message().c_str());
+        return exit_code(lib.code());
+    }
+    // Every key is loaded (and the PIN asked, once) before serving anything.
+    asio::io_context io;
+    std::vector<std::unique_ptr<Tunnel>> tunnels;
+    for (const TlsClient* c : chosen) {
+        auto ctx = make_context(*lib, config, *c);
+        if (!ctx) {
+            std::fprintf(stderr, "cardgate-tunnel: tls.client %s: %s\n", c->name.c_str(), ctx.error().message().c_str());
+            return exit_code(ctx.code());
+        }
+        auto t = std::make_unique<Tunnel>();
+        t->client = c;
+        t->tls = std::make_unique<asio::ssl::context>(ctx->release());  // takes ownership
+        tunnels.push_back(std::move(t));
+    }
+    if (options.check) {
+        std::printf("%s: valid; %zu client tunnel(s), keys and certificates loaded\n", config.path.c_str(), tunnels.size());
+        return 0;
+    }
+    for (auto& t : tunnels) {
+        boost::system::error_code ec;
+        const tcp::endpoint ep(asio::ip::make_address(t->client->listen.host, ec), t->client->listen.port);
+        t->acceptor = std::make_unique<tcp::acceptor>(io);
+        if (!ec) t->acceptor->open(ep.protocol(), ec);
+        if (!ec) t->acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
+        if (!ec) t->acceptor->bind(ep, ec);
+        if (!ec) t->acceptor->listen(asio::socket_base::max_listen_connections, ec);
+        if (ec) {
+            std::fprintf(stderr, "cardgate-tunnel: %s:%d: tls.client %s: cannot listen on %s: %s\n", config.path.c_str(),
+                         t->client->line, t->client->name.c_str(), t->client->listen.text.c_str(), ec.message().c_str());
+            return 2;
+        }
+        accept(*t, io, config.tls.handshake_timeout, options.foreground);
+    }
+    note(options.foreground, LOG_INFO, "client: " + std::to_string(tunnels.size()) + " tunnel(s) listening");
+    asio::signal_set signals(io, SIGTERM, SIGINT);
+    signals.async_wait([&](const boost::system::error_code& ec, int) {
+        if (ec) return;
+        for (auto& t : tunnels) {
+            boost::system::error_code ignored;
+            t->acceptor->close(ignored);
+        }
+        io.stop();
+    });
+    std::thread second([&io] { io.run(); });
+    io.run();
+    second.join();
+    return 0;
+}
+
+}  // namespace cardgate::tunnel
