@@ -635,6 +635,38 @@ t1=$(date +%s)
 check "idle_timeout (2s): an established but silent connection is closed by the tunnel" \
     test "$i1 $i2" = "hello alice echo one" -a "$r3" -eq 1 -a $((t1 - t0)) -le 5
 
+# ------------------------------------------- badge keys through the provider
+# `openssl s_client -provider cardgate` with alice's badges (keys on SoftHSM,
+# signing on the token) against the tunnel's wiki service: TLS 1.2 and 1.3 x
+# RSA-2048 and P-256, each granted as alice with the badge's certificate.
+MODDIR=${CARDGATE_PROVIDER_DIR:-$(dirname "$CARDGATE_BIN")/.libs}
+PROV_PRELOAD=
+# Sanitizer builds: the module needs the runtimes the openssl binary lacks.
+if nm -D --undefined-only "$MODDIR/cardgate.so" 2>/dev/null | grep -q '__asan_\|__ubsan_'; then
+    PROV_PRELOAD="$(${CXX:-g++} -print-file-name=libasan.so) $(${CXX:-g++} -print-file-name=libubsan.so)"
+fi
+BADGE_PIN=$(pin_file "$PIN")
+for tok in alice-rsa2048 alice-ec256; do
+    for v in 1_2 1_3; do
+        mark
+        uri="pkcs11:token=$tok;id=%01"
+        out=$(printf 'ping\nbye\n' | env ${PROV_PRELOAD:+LD_PRELOAD="$PROV_PRELOAD"} \
+            ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0 CARDGATE_CONF="$CONF" \
+            timeout -k 2 30 openssl s_client -provider-path "$MODDIR" -provider default -provider cardgate \
+            -connect 127.0.0.1:18443 -servername localhost -CAfile "$TMP/cas.pem" -verify_return_error -quiet \
+            -tls$v -cert "$uri;type=cert" -key "$uri;type=private?pin-source=file:$BADGE_PIN" 2>"$TMP/s_client.err")
+        line=$(audit_line)
+        sha=$(openssl x509 -in "$FIX/certs/$tok.pem" -outform DER | sha256sum | cut -d' ' -f1)
+        if [ "$out" = $'hello alice\necho ping' ] && contains "$line" 'outcome=granted' &&
+            contains "$line" "cert_sha256=$sha"; then
+            ok "s_client -provider cardgate, TLS ${v/_/.}, $tok on the token: granted as alice with the badge's certificate"
+        else
+            not_ok "s_client -provider cardgate, TLS ${v/_/.}, $tok"
+            { echo "out: $out"; echo "audit: $line"; cat "$TMP/s_client.err"; } | diag
+        fi
+    done
+done
+
 # ------------------------------------------------------------- client mode
 # alice's badge (SoftHSM, key on the token, PIN from a pin-source) through
 # cardgate-tunnel client -> cardgate-tunnel server (wiki) -> the backend.
