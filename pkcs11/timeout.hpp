@@ -53,6 +53,18 @@ std::string format_duration(std::chrono::milliseconds d);
 
 namespace detail {
 
+// Waits a little for `flag` without sleeping: a fast token (an HSM, SoftHSM)
+// answers in tens of microseconds, less than the two thread wake-ups that
+// sleeping on a condition variable costs (measured: the provider signed P-256
+// at 0.42x libp11's rate without this). Bounded at kSpin, yielding the CPU at
+// every turn, so a slow card or a single-core machine loses nothing.
+inline constexpr std::chrono::microseconds kSpin{150};
+inline void spin_until(const std::atomic<bool>& flag) noexcept {
+    const auto until = std::chrono::steady_clock::now() + kSpin;
+    while (!flag.load(std::memory_order_acquire) && std::chrono::steady_clock::now() < until)
+        std::this_thread::yield();
+}
+
 // Runs f() through `launch` (which starts a std::function<void()> on some
 // other thread and returns false when it cannot) and waits at most `limit`.
 template <class Launch, class F, class OnTimeout>
@@ -63,6 +75,7 @@ auto await_on(Launch&& launch, std::chrono::milliseconds limit, F&& f, OnTimeout
         std::condition_variable cv;
         std::optional<R> result;
         std::atomic<const char*> current{nullptr};
+        std::atomic<bool> done{false};
         std::unique_ptr<std::decay_t<F>> job;
     };
     auto shared = std::make_shared<Shared>();
@@ -86,9 +99,11 @@ auto await_on(Launch&& launch, std::chrono::milliseconds limit, F&& f, OnTimeout
         t_current_call = nullptr;
         std::lock_guard<std::mutex> lock(shared->m);
         shared->result = std::move(r);
+        shared->done.store(true, std::memory_order_release);
         shared->cv.notify_all();
     });
     if (!started) return Error(Code::internal, "cannot start a worker thread");
+    spin_until(shared->done);
     std::unique_lock<std::mutex> lock(shared->m);
     if (!shared->cv.wait_for(lock, limit, [&] { return shared->result.has_value(); })) {
         const char* fn = shared->current.load(std::memory_order_relaxed);

@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <functional>
+#include <mutex>
 
 #include <openssl/evp.h>
 #include <openssl/objects.h>
@@ -17,6 +18,12 @@ struct Session::State {
     std::shared_ptr<Module> mod;
     CK_SLOT_ID slot = 0;
     CK_SESSION_HANDLE handle = CK_INVALID_HANDLE;
+    // The token's mechanisms, read at the first signature of this session: a
+    // token's mechanism list does not change while a session on it is open,
+    // and reading it (C_GetMechanismList + one C_GetMechanismInfo each) costs
+    // more than the signature on a fast token.
+    std::mutex mechs_mu;
+    std::shared_ptr<const std::vector<MechanismInfo>> mechs;
 
     CK_FUNCTION_LIST* fl() const noexcept { return mod->functions(); }
 
@@ -503,8 +510,13 @@ Result<Signature> Session::sign_digest(const ObjectInfo& key, Hash hash, std::sp
     // Copies, not references: after a timeout the caller's buffers may be gone.
     return st_->mod->run([st = st_, key, hash, force,
                           d = std::vector<std::uint8_t>(digest.begin(), digest.end())]() -> Result<Signature> {
-        auto mechs = CG_TRY(list_mechanisms(*st));
-        auto plan = CG_TRY(choose_mechanism(key, mechs, force));
+        std::shared_ptr<const std::vector<MechanismInfo>> mechs;
+        {
+            std::lock_guard<std::mutex> lock(st->mechs_mu);
+            if (!st->mechs) st->mechs = std::make_shared<const std::vector<MechanismInfo>>(CG_TRY(list_mechanisms(*st)));
+            mechs = st->mechs;
+        }
+        auto plan = CG_TRY(choose_mechanism(key, *mechs, force));
         auto input = CG_TRY(sign_input(plan, key, hash, d));
         auto bytes = CG_TRY(card_sign(*st, key, plan, hash, std::move(input)));
         return Signature{plan.scheme, hash, plan.mechanism, mechanism_name(plan.mechanism), std::move(bytes)};
