@@ -67,8 +67,12 @@ inline void spin_until(const std::atomic<bool>& flag) noexcept {
 
 // Runs f() through `launch` (which starts a std::function<void()> on some
 // other thread and returns false when it cannot) and waits at most `limit`.
+// `thread_ends`: the job's thread ends after this job (with_timeout): its
+// OpenSSL state (error queue, DRBG) is freed before the result is published,
+// since the caller may return and the process exit at once after that.
 template <class Launch, class F, class OnTimeout>
-auto await_on(Launch&& launch, std::chrono::milliseconds limit, F&& f, OnTimeout&& on_timeout) -> decltype(f()) {
+auto await_on(Launch&& launch, std::chrono::milliseconds limit, F&& f, OnTimeout&& on_timeout,
+              bool thread_ends = false) -> decltype(f()) {
     using R = decltype(f());
     struct Shared {
         std::mutex m;
@@ -80,7 +84,7 @@ auto await_on(Launch&& launch, std::chrono::milliseconds limit, F&& f, OnTimeout
     };
     auto shared = std::make_shared<Shared>();
     shared->job = std::make_unique<std::decay_t<F>>(std::forward<F>(f));
-    const bool started = launch([shared]() {
+    const bool started = launch([shared, thread_ends]() {
         t_current_call = &shared->current;
         std::optional<R> r;
         try {
@@ -97,6 +101,7 @@ auto await_on(Launch&& launch, std::chrono::milliseconds limit, F&& f, OnTimeout
         // with _Exit instead).
         shared->job.reset();
         t_current_call = nullptr;
+        if (thread_ends) OPENSSL_thread_stop();
         std::lock_guard<std::mutex> lock(shared->m);
         shared->result = std::move(r);
         shared->done.store(true, std::memory_order_release);
@@ -157,19 +162,19 @@ template <class F, class OnTimeout>
 auto with_timeout(std::chrono::milliseconds limit, F&& f, OnTimeout&& on_timeout) -> decltype(f()) {
     auto launch = [](std::function<void()> job) {
         try {
-            std::thread([job = std::move(job)]() {
-                job();
-                // Free this thread's OpenSSL state (error queue, DRBG) before
-                // the caller can exit: left to the thread-exit handler it races
-                // process exit and shows up as a leak.
-                OPENSSL_thread_stop();
-            }).detach();
+            // The job frees this thread's OpenSSL state before it publishes
+            // its result (await_on's thread_ends): left to the thread-exit
+            // handler, or done after the caller was woken, it races process
+            // exit and shows up as a leak (seen under ASan once the caller
+            // stopped sleeping on the result: detail::spin_until).
+            std::thread(std::move(job)).detach();
             return true;
         } catch (const std::system_error&) {
             return false;
         }
     };
-    return detail::await_on(launch, limit, std::forward<F>(f), std::forward<OnTimeout>(on_timeout));
+    return detail::await_on(launch, limit, std::forward<F>(f), std::forward<OnTimeout>(on_timeout),
+                            /*thread_ends=*/true);
 }
 
 template <class F>

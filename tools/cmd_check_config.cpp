@@ -67,12 +67,19 @@ int cmd_check_config(const Options& o, Output& out) {
         out.line("  cache_dir      " + t.cache_dir +
                  (check_trusted_directory(t.cache_dir) ? "" : " (not usable: nothing is kept between checks)"));
     for (const auto& l : crl_report) out.line("  crl            " + l);
+    for (const auto& svc : cfg->tls.services)
+        out.line("  tls.service    " + svc.name + ": " + svc.listen.text + " -> " + svc.backend.text +
+                 " (cardgate-tunnel --check server loads its key)");
+    for (const auto& c : cfg->tls.clients)
+        out.line("  tls.client     " + c.name + ": " + c.listen.text + " -> " + c.connect.text);
     out.doc()["anchors"] = cfg->trust.anchors;
     out.doc()["intermediates"] = cfg->trust.intermediates;
     out.doc()["crls"] = cfg->trust.crls;
     out.doc()["mapping_rules"] = cfg->mapping.rule_count();
     out.doc()["bindings"] = bindings;
     out.doc()["warnings"] = warnings;
+    out.doc()["tls_services"] = cfg->tls.services.size();
+    out.doc()["tls_clients"] = cfg->tls.clients.size();
     return out.finish(Code::ok);
 }
 
