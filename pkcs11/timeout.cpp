@@ -31,7 +31,7 @@ void serve(std::shared_ptr<Worker::Queue> q) {
         // The next card operation of a burst (a TLS server's signatures, a
         // benchmark) usually follows within microseconds: wait for it
         // awake a little before sleeping (detail::spin_until).
-        detail::spin_until(q->pending);
+        detail::spin_until(q->pending, detail::kIdleSpin);
         {
             std::unique_lock<std::mutex> lock(q->m);
             q->cv.wait(lock, [&] { return q->stop || !q->jobs.empty(); });

@@ -62,6 +62,9 @@ ProvCtx::ProvCtx(const OSSL_CORE_HANDLE* handle, const OSSL_DISPATCH* in) : hand
         OSSL_LIB_CTX_free(native_);
         native_ = nullptr;
     }
+    if (native_ != nullptr)
+        for (Hash h : {Hash::sha256, Hash::sha384, Hash::sha512})
+            mds_[static_cast<int>(h)] = EVP_MD_fetch(native_, std::string(hash_name(h)).c_str(), nullptr);
 }
 
 ProvCtx::~ProvCtx() {
@@ -70,6 +73,7 @@ ProvCtx::~ProvCtx() {
         return;
     }
     module_.reset();
+    for (EVP_MD* md : mds_) EVP_MD_free(md);
     // The reference OSSL_PROVIDER_load took must be given back, or the
     // provider outlives the context (OSSL_LIB_CTX_free does not drop it).
     if (native_default_ != nullptr) OSSL_PROVIDER_unload(native_default_);

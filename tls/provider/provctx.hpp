@@ -20,6 +20,7 @@
 
 #include "pkcs11/module.hpp"
 #include "src/result.hpp"
+#include "src/sigalg.hpp"
 
 namespace cardgate::tls::prov {
 
@@ -52,6 +53,9 @@ public:
     // native public keys live there, so public-key work never recurses into
     // this provider.
     OSSL_LIB_CTX* native() const noexcept { return native_; }
+    // SHA-256/384/512 of native(), fetched once (a fetch per signature was
+    // a measurable part of a SoftHSM signature). Null if the fetch failed.
+    const EVP_MD* md(Hash h) const noexcept { return mds_[static_cast<int>(h)]; }
 
     // Puts `e` on the OpenSSL error queue (reason kReasonBase + code; the
     // detail as error data). Details never carry a PIN.
@@ -65,6 +69,7 @@ private:
     OSSL_FUNC_core_vset_error_fn* vset_error_ = nullptr;
     OSSL_LIB_CTX* native_ = nullptr;
     OSSL_PROVIDER* native_default_ = nullptr;
+    EVP_MD* mds_[3] = {nullptr, nullptr, nullptr};  // indexed by Hash
     std::string config_path_;
 
     std::mutex mu_;

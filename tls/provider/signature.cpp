@@ -39,6 +39,9 @@ struct SigCtx {
 constexpr int kSaltDigest = -1, kSaltAuto = -2, kSaltMax = -3;
 
 Result<Hash> hash_named(ProvCtx* prov, const char* name) {
+    for (Hash h : {Hash::sha256, Hash::sha384, Hash::sha512})
+        if (const EVP_MD* known = prov->md(h); known != nullptr && EVP_MD_is_a(known, name)) return h;
+    // Anything else is refused; the fetch only tells "unknown" from "not offered".
     EVP_MD* md = EVP_MD_fetch(prov->native(), name, nullptr);
     if (md == nullptr) return Error(Code::p11_mechanism, std::string("unknown digest ") + name);
     const int nid = EVP_MD_get_type(md);
@@ -252,9 +255,8 @@ int sig_digest_sign_init(void* ctx, const char* mdname, void* provkey, const OSS
     if (!h.ok()) return fail(c, h.error());
     c->md = *h;
     c->mdctx.reset(EVP_MD_CTX_new());
-    EVP_MD* md = EVP_MD_fetch(c->prov->native(), mdname, nullptr);
+    const EVP_MD* md = c->prov->md(*h);
     const int ok = c->mdctx && md != nullptr && EVP_DigestInit_ex2(c->mdctx.get(), md, nullptr) == 1;
-    EVP_MD_free(md);
     return ok ? 1 : fail(c, Error(Code::crypto, "digest " + std::string(mdname) + ": " + ossl::last_error()));
 }
 

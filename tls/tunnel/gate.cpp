@@ -17,6 +17,10 @@ namespace cardgate::tunnel {
 
 namespace {
 
+// Sessions kept per service for TLS 1.2 session-ID resumption (tickets need
+// no server state).
+constexpr long kSessionCacheSize = 1024;
+
 using SslCtxPtr = std::unique_ptr<SSL_CTX, ossl::Deleter<SSL_CTX_free>>;
 
 // The chain is the trust core's to judge (Gate::check), after the handshake.
@@ -108,6 +112,10 @@ Status Gate::make_contexts(const Gate* previous) {
             SSL_CTX_set_num_tickets(ctx.get(), 0);
         } else {
             SSL_CTX_set_timeout(ctx.get(), static_cast<long>(lifetime));
+            // TLS 1.2 clients without tickets leave their sessions (each with
+            // the client's certificate) in the server's cache: bounded, so a
+            // flood of full handshakes cannot grow it to OpenSSL's 20,480.
+            SSL_CTX_sess_set_cache_size(ctx.get(), kSessionCacheSize);
             if (previous) {
                 const auto& old = previous->config_.tls.services;
                 for (std::size_t i = 0; i < old.size() && i < previous->contexts_.size(); ++i) {
