@@ -686,7 +686,11 @@ start_client() {  # start_client CONF LOG PORT
     "$TMP/tunnel" --config "$1" --foreground client >>"$2" 2>&1 &
     PIDS+=($!)
     for i in $(seq 100); do grep -q 'listening' "$2" && break; sleep 0.1; done
-    wait_port "$3"
+    # Not wait_port: a test connection to a client tunnel is a TLS connection
+    # to the server, and an audit line that a later check would read.
+    for i in $(seq 100); do [ -n "$(ss -Hltn "sport = :$3")" ] && return 0; sleep 0.1; done
+    echo "# nothing listens on port $3" >&2
+    return 1
 }
 via_client() {  # via_client PORT: "ping", "bye" through the local end; $out
     out=$( (printf 'ping\n'; sleep 1; printf 'bye\n') | timeout 15 python3 -c '
@@ -744,6 +748,32 @@ via_client 19445
 line=$(audit_line)
 check "client mode: the hostile token's revoked badge is refused by the server (cert_revoked)" \
     test -n "$(contains "$line" 'reason=cert_revoked' && ! contains "$out" hello && echo y)"
+
+# curl (Debian's curl cannot use a provider key itself) through alice's client
+# tunnel to the header service: the badge signs on the token, the backend sees
+# the tunnel's X-Cardgate-User only, whatever curl sent.
+CLH=$(mkconf webclient <<EOF
+[[tls.client]]
+name = "webclient"
+listen = "127.0.0.1:19447"
+connect = "127.0.0.1:18444"
+server_name = "localhost"
+certificate = "pkcs11:token=alice-ec256;id=%01;type=cert"
+key = "pkcs11:token=alice-ec256;id=%01;type=private?pin-source=file:$PINF"
+EOF
+)
+start_client "$CLH" "$TMP/client-web.log" 19447
+mark
+before=$(seen 18082)
+out=$(timeout 20 curl -s -H 'X-Cardgate-User: root' http://127.0.0.1:19447/page 2>&1)
+line=$(audit_line)
+b=$(last_seen 18082)
+if [ "$out" = "users=alice" ] && [ "$(seen 18082)" -eq $((before + 1)) ] &&
+    [ "$(printf '%s' "$b" | jq -r '.users|length')" = 1 ] && contains "$line" 'outcome=granted'; then
+    ok "curl through the badge's client tunnel to a header service: granted as alice, curl's forged header stripped"
+else
+    not_ok "curl through the client tunnel"; { echo "out: $out"; echo "backend: $b"; echo "audit: $line"; cat "$TMP/client-web.log"; } | diag
+fi
 
 kill -TERM "$MAIN_PID"
 wait "$MAIN_PID"
