@@ -7,16 +7,7 @@
 # Ports (the fixture certificates name them): the leaves' AIA OCSP 18888 (the
 # issuing CA's responder), the issuing CA's AIA OCSP 18889 (the root's), the
 # CRL distribution points http://127.0.0.1:18080/{root,issuing}.crl.
-if [ -z "${CARDGATE_IN_NETNS:-}" ]; then
-    if [ "$(id -u)" -eq 0 ]; then
-        exec unshare --net -- env CARDGATE_IN_NETNS=1 bash "$0" "$@"
-    else
-        exec unshare --net --map-root-user -- env CARDGATE_IN_NETNS=1 bash "$0" "$@"
-    fi
-    echo "1..0 # SKIP cannot make a private network namespace (unshare --net)"
-    exit 0
-fi
-ip link set lo up || { echo "Bail out! cannot bring up the loopback interface"; exit 1; }
+. "${CARDGATE_SRCDIR:-.}/tests/integration/netns.sh"
 
 . "${CARDGATE_SRCDIR:-.}/tests/integration/tap.sh"
 

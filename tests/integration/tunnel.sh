@@ -9,16 +9,7 @@
 # issuing CA, so that revoking one does not touch the fixtures); badge keys
 # through the provider are the provider's tests. Accounts come from
 # nss_wrapper.
-if [ -z "${CARDGATE_IN_NETNS:-}" ]; then
-    if [ "$(id -u)" -eq 0 ]; then
-        exec unshare --net -- env CARDGATE_IN_NETNS=1 bash "$0" "$@"
-    else
-        exec unshare --net --map-root-user -- env CARDGATE_IN_NETNS=1 bash "$0" "$@"
-    fi
-    echo "1..0 # SKIP cannot make a private network namespace (unshare --net)"
-    exit 0
-fi
-ip link set lo up || { echo "Bail out! cannot bring up the loopback interface"; exit 1; }
+. "${CARDGATE_SRCDIR:-.}/tests/integration/netns.sh"
 
 . "${CARDGATE_SRCDIR:-.}/tests/integration/tap.sh"
 shopt -s lastpipe  # `printf ... | s_client_to ...` sets $out in this shell
