@@ -908,6 +908,137 @@ Result<std::vector<std::uint8_t>> build_crl_index(std::span<const std::uint8_t> 
     return out;
 }
 
+// ------------------------------------------------------------------ scope
+
+namespace {
+
+// A BOOLEAN that narrows a CRL's scope counts only when it is exactly DER
+// TRUE: a malformed one must not take a refused CRL out of the picture.
+bool exactly_true(const Tlv& t) { return t.content.size() == 1 && t.content[0] == 0xFF; }
+
+// issuingDistributionPoint read for its scope only (CrlScope). Whatever
+// cannot be read leaves the CRL covering more, never less.
+void read_idp_scope(const Extension& x, const std::uint8_t* base, CrlScope& s) {
+    auto idp = ext_value(x, tag_sequence, base);
+    if (!idp) {
+        s.idp_unmatched = true;
+        return;
+    }
+    DerReader r(idp->content, base);
+    while (!r.empty()) {
+        auto f = r.next("issuingDistributionPoint field");
+        if (!f) {
+            s.idp_unmatched = true;
+            return;
+        }
+        switch (f->tag & 0x1F) {
+        case 0: {
+            DerReader dp = r.inside(*f);
+            auto name = dp.next("distributionPoint name");
+            if (!name || name->tag != context(0, true)) {
+                s.idp_unmatched = true;  // nameRelativeToCRLIssuer, or unreadable
+                break;
+            }
+            DerReader names = dp.inside(*name);
+            while (!names.empty()) {
+                auto gn = names.next("GeneralName");
+                if (!gn) {
+                    s.idp_unmatched = true;
+                    break;
+                }
+                if (gn->tag == context(6, false)) s.idp_uris.emplace_back(gn->content.begin(), gn->content.end());
+                else s.idp_unmatched = true;  // directoryName and the like
+            }
+            break;
+        }
+        case 1: s.only_user_certs = exactly_true(*f); break;
+        case 2: s.only_ca_certs = exactly_true(*f); break;
+        case 3: s.partial_reasons = true; break;
+        case 4: s.indirect = !f->content.empty() && f->content[0] != 0; break;
+        case 5: s.only_attribute_certs = exactly_true(*f); break;
+        default: s.idp_unmatched = true; break;
+        }
+    }
+}
+
+void read_scope_extensions(DerReader& t, const std::uint8_t* base, CrlScope& s) {
+    auto outer = t.next("crlExtensions");
+    std::vector<Extension> exts;
+    if (outer) {
+        DerReader x = t.inside(*outer);
+        if (!read_extensions(x, "crlExtensions", exts)) exts.clear();
+    }
+    if (exts.empty()) {
+        s.idp_unmatched = true;  // extensions that cannot be read: its scope is unknown
+        return;
+    }
+    for (const Extension& x : exts) {
+        if (equal(x.oid, oid_crl_number)) {
+            if (auto n = ext_value(x, tag_integer, base); n && minimal_integer(n->content) && non_negative(n->content))
+                s.crl_number.assign(n->content.begin(), n->content.end());
+        } else if (equal(x.oid, oid_delta_crl)) {
+            s.delta = true;
+        } else if (equal(x.oid, oid_idp)) {
+            read_idp_scope(x, base, s);
+        }
+    }
+}
+
+// Whether `issuer` signed tbs: verified, failed (not its CRL), or
+// unverifiable (an algorithm or key cardgate does not accept).
+CrlScope::Signature scope_signature(Bytes tbs, const Tlv& sig_alg, Bytes sig_bits, Bytes issuer_name, X509* issuer) {
+    const X509_NAME* subject = X509_get_subject_name(issuer);  // borrowed from issuer
+    unsigned char* der = nullptr;
+    const int n = i2d_X509_NAME(subject, &der);  // allocates der: freed below
+    const bool same = n > 0 && equal(issuer_name, Bytes(der, static_cast<std::size_t>(n)));
+    OPENSSL_free(der);
+    if (!same) return CrlScope::Signature::failed;
+    auto alg = parse_sig_alg(sig_alg, sig_alg.whole.data());
+    EVP_PKEY* key = X509_get0_pubkey(issuer);  // borrowed from issuer
+    if (!alg || !key || sig_bits.size() < 2 || sig_bits[0] != 0) {
+        ossl::last_error();
+        return CrlScope::Signature::unverifiable;
+    }
+    const std::string who = name_to_string(subject);
+    if (!check_key(key, *alg, who)) return CrlScope::Signature::unverifiable;
+    auto ok = verify_signature(tbs, sig_bits.subspan(1), *alg, key, who);
+    if (ok) return CrlScope::Signature::verified;
+    return ok.error().code() == Code::crypto ? CrlScope::Signature::unverifiable : CrlScope::Signature::failed;
+}
+
+}  // namespace
+
+Result<CrlScope> read_crl_scope(std::span<const std::uint8_t> crl, X509* issuer) {
+    if (!issuer) return Error(Code::internal, "read_crl_scope: no issuer certificate");
+    std::vector<std::uint8_t> decoded;
+    if (crl.empty() || crl[0] != tag_sequence) {
+        decoded = CG_TRY(pem_to_der(crl));
+        crl = decoded;
+    }
+    const std::uint8_t* base = crl.data();
+    DerReader top(crl, base);
+    DerReader cl = top.inside(CG_TRY(top.expect(tag_sequence, "CertificateList")));
+    const Tlv tbs = CG_TRY(cl.expect(tag_sequence, "tbsCertList"));
+    DerReader t = cl.inside(tbs);
+    if (t.peek() == tag_integer) (void)CG_TRY(t.next("version"));
+    (void)CG_TRY(t.expect(tag_sequence, "signature"));
+    const Bytes issuer_name = CG_TRY(t.expect(tag_sequence, "issuer")).whole;
+    CrlScope s;
+    s.issuer_name_sha256 = sha256(issuer_name);
+    s.this_update = CG_TRY(read_time(t, "thisUpdate"));
+    if (t.peek() == tag_utc_time || t.peek() == tag_generalized_time) (void)read_time(t, "nextUpdate");
+    if (t.peek() == tag_sequence) (void)t.next("revokedCertificates");
+    if (t.peek() == context(0, true)) read_scope_extensions(t, base, s);
+    else if (!t.empty()) s.idp_unmatched = true;  // something unreadable where the extensions belong
+
+    auto sig_alg = cl.expect(tag_sequence, "signatureAlgorithm");
+    auto sig = sig_alg ? cl.expect(tag_bit_string, "signatureValue") : Result<Tlv>(sig_alg.error());
+    s.signature = sig ? scope_signature(tbs.whole, *sig_alg, sig->content, issuer_name, issuer)
+                      : CrlScope::Signature::unverifiable;
+    if (s.signature == CrlScope::Signature::verified) s.signer_spki_sha256 = spki_sha256(issuer);
+    return s;
+}
+
 // ------------------------------------------------------------------ the view
 
 Result<CrlIndexView> CrlIndexView::open(std::span<const std::uint8_t> payload) {

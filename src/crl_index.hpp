@@ -84,6 +84,33 @@ Sha256 spki_sha256(const X509* cert);
 // Negative and zero serials are indexed as encoded (see serial_key()).
 Result<std::vector<std::uint8_t>> build_crl_index(std::span<const std::uint8_t> crl, X509* issuer);
 
+// What a CRL that build_crl_index() refused still says about itself: enough
+// to tell whether it would have spoken for a certificate, and whether it is
+// newer than the CRL that answers instead (revocation.hpp). Read leniently
+// (no entry is walked, no extension refused), but the signature is checked
+// with `issuer`'s key where the algorithm allows, so that a CRL forged under
+// the issuer's name is told apart from one the issuer really signed.
+struct CrlScope {
+    enum class Signature { verified, failed, unverifiable };
+    Sha256 issuer_name_sha256{};
+    Signature signature = Signature::unverifiable;
+    Sha256 signer_spki_sha256{};           // with Signature::verified: issuer's SPKI
+    std::int64_t this_update = 0;
+    std::vector<std::uint8_t> crl_number;  // empty = none, or unreadable
+    bool delta = false;                    // deltaCRLIndicator
+    // issuingDistributionPoint: the user/CA/attribute flags, and the names
+    // of its distribution point. `idp_unmatched` is a name form that cannot
+    // be compared with a certificate's distribution points (a name relative
+    // to the issuer, a directoryName...): such a CRL may cover anything.
+    bool only_user_certs = false, only_ca_certs = false, only_attribute_certs = false;
+    bool partial_reasons = false, indirect = false, idp_unmatched = false;
+    std::vector<std::string> idp_uris;
+};
+
+// Error (cert_revocation_unknown) when not even the header (issuer,
+// thisUpdate) can be read: such a CRL cannot be placed at all.
+Result<CrlScope> read_crl_scope(std::span<const std::uint8_t> crl, X509* issuer);
+
 // A read-only view of an index payload (mapped or in memory; the bytes must
 // outlive the view).
 class CrlIndexView {

@@ -64,6 +64,24 @@ struct Signer {
     std::string description;
 };
 
+// " (OID, OID)": the critical extensions of `x` that OpenSSL does not
+// process, for an error detail.
+std::string oid_of(X509_EXTENSION* e) {
+    char oid[128];
+    OBJ_obj2txt(oid, sizeof oid, X509_EXTENSION_get_object(e), 1);  // get_object: borrowed
+    return oid;
+}
+
+std::string unknown_critical(X509* x) {
+    std::string out;
+    for (int i = 0; i < X509_get_ext_count(x); ++i) {
+        X509_EXTENSION* e = X509_get_ext(x, i);  // borrowed from x
+        if (!X509_EXTENSION_get_critical(e) || X509_supported_extension(e)) continue;
+        out += (out.empty() ? " (" : ", ") + oid_of(e);
+    }
+    return out.empty() ? out : out + ")";
+}
+
 // RFC 6960 4.2.2.2: a delegated responder is issued directly by the CA that
 // issued the certificate in question and carries id-kp-OCSPSigning.
 Status check_delegated(X509* responder, X509* issuer, std::time_t now, const Origin& origin) {
@@ -77,15 +95,25 @@ Status check_delegated(X509* responder, X509* issuer, std::time_t now, const Ori
     // absent; a delegated responder must carry it (RFC 6960 4.2.2.2).
     const std::uint32_t flags = X509_get_extension_flags(responder);
     if (flags & EXFLAG_INVALID) return origin.refuse("delegated responder certificate has invalid extensions");
+    // RFC 5280 4.2: an extension a relying party does not know, marked
+    // critical, refuses the certificate.
+    if (flags & EXFLAG_CRITICAL)
+        return origin.refuse("delegated responder certificate has an unknown critical extension" +
+                             unknown_critical(responder));
     if (!(flags & EXFLAG_XKUSAGE) || !(X509_get_extended_key_usage(responder) & XKU_OCSP_SIGN))
         return origin.refuse("delegated responder certificate lacks id-kp-OCSPSigning");
+    // RFC 5280 4.2.1.3: a key that signs responses needs digitalSignature
+    // whenever keyUsage is present.
+    if ((flags & EXFLAG_KUSAGE) && !(X509_get_key_usage(responder) & KU_DIGITAL_SIGNATURE))
+        return origin.refuse("delegated responder certificate's keyUsage does not allow digitalSignature");
     const auto not_before = epoch_of(X509_get0_notBefore(responder));  // get0: borrowed
     const auto not_after = epoch_of(X509_get0_notAfter(responder));
     if (!not_before || !not_after) return origin.refuse("delegated responder certificate has unreadable validity");
     if (now < *not_before) return origin.refuse("delegated responder certificate is not yet valid");
     if (now > *not_after) return origin.refuse("delegated responder certificate has expired");
-    // id-pkix-ocsp-nocheck (RFC 6960 4.2.2.2.1) is not consulted: the
-    // responder's own revocation is not checked, as its short validity allows.
+    // Its own status: id-pkix-ocsp-nocheck (RFC 6960 4.2.2.2.1) is honoured
+    // by the caller, who checks a responder without it like any other
+    // certificate (OcspAnswer::responder_der, revocation.cpp).
     return {};
 }
 
@@ -170,6 +198,22 @@ Result<OCSP_SINGLERESP*> find_single(OCSP_BASICRESP* bs, X509* cert, X509* issue
     return OCSP_resp_get0(bs, found);  // borrowed from bs
 }
 
+// RFC 6960 4.4 / RFC 5280 4.2: a critical extension the client does not
+// know refuses the response. Of responseExtensions only the nonce is known;
+// cardgate processes no singleExtensions, so none may be critical.
+Status check_critical_extensions(OCSP_BASICRESP* bs, OCSP_SINGLERESP* single, const Origin& origin) {
+    for (int i = 0; i < OCSP_BASICRESP_get_ext_count(bs); ++i) {
+        X509_EXTENSION* e = OCSP_BASICRESP_get_ext(bs, i);  // borrowed from bs
+        if (X509_EXTENSION_get_critical(e) && OBJ_obj2nid(X509_EXTENSION_get_object(e)) != NID_id_pkix_OCSP_Nonce)
+            return origin.refuse("unknown critical response extension " + oid_of(e));
+    }
+    for (int i = 0; i < OCSP_SINGLERESP_get_ext_count(single); ++i) {
+        X509_EXTENSION* e = OCSP_SINGLERESP_get_ext(single, i);  // borrowed from single
+        if (X509_EXTENSION_get_critical(e)) return origin.refuse("unknown critical singleExtension " + oid_of(e));
+    }
+    return {};
+}
+
 Status check_nonce(OCSP_REQUEST* req, OCSP_BASICRESP* bs, const Origin& origin) {
     // 1: both carry the same nonce; -1: the response has none; 0: they differ.
     switch (OCSP_check_nonce(req, bs)) {
@@ -245,11 +289,17 @@ Result<OcspAnswer> check(std::string_view der, X509* cert, X509* issuer, const O
     const Signer signer = CG_TRY(find_signer(bs.get(), issuer, now, origin));
     CG_TRY_VOID(check_signature(bs.get(), signer, origin));
     OCSP_SINGLERESP* single = CG_TRY(find_single(bs.get(), cert, issuer, origin));
+    CG_TRY_VOID(check_critical_extensions(bs.get(), single, origin));
     if (req) CG_TRY_VOID(check_nonce(req, bs.get(), origin));
 
     OcspAnswer out;
     CG_TRY_VOID(fill_times(bs.get(), single, settings, now, out, origin));
     out.signer = signer.description;
+    if (signer.cert != issuer) {
+        out.responder_der = encode_der(signer.cert);
+        // get_ext_by_NID: -1 when absent. Its value is NULL and means nothing.
+        out.responder_nocheck = X509_get_ext_by_NID(signer.cert, NID_id_pkix_OCSP_noCheck, -1) >= 0;
+    }
     out.der = std::string(der);
     return out;
 }

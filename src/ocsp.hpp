@@ -5,8 +5,12 @@
 //   - responseStatus successful, a BasicOCSPResponse;
 //   - signed by the issuing CA itself, or by a delegated responder whose
 //     certificate is in the response, is signed by the issuing CA's key,
-//     carries id-kp-OCSPSigning and is within its validity at `now`
-//     (RFC 6960 4.2.2.2); nothing else (no other chain, no other CA);
+//     carries id-kp-OCSPSigning, digitalSignature when it has a keyUsage, no
+//     unknown critical extension, and is within its validity at `now`
+//     (RFC 6960 4.2.2.2, RFC 5280 4.2); nothing else (no other chain, no
+//     other CA). Its own revocation status is the caller's to check unless
+//     it carries id-pkix-ocsp-nocheck (OcspAnswer::responder_nocheck);
+//   - no unknown critical extension in the response or the SingleResponse;
 //   - the SingleResponse for exactly this certificate's CertID (issuer name
 //     and key hashes and serial; the hash algorithm of the response's CertID
 //     is honoured when it is SHA-1 or SHA-256..512);
@@ -49,6 +53,11 @@ struct OcspAnswer {
     std::int64_t revoked_at = 0;    // when revoked
     int reason = -1;                // when revoked and a reason is given
     std::string signer;             // "the issuing CA" or "delegated responder <subject>"
+    // A delegated responder: its certificate, and whether it carries
+    // id-pkix-ocsp-nocheck. Without it, the caller checks the responder's own
+    // status before using the answer (RFC 6960 4.2.2.2.1).
+    std::string responder_der;      // "" when the issuing CA signed
+    bool responder_nocheck = false;
     std::string der;                // the whole response, for the cache
 };
 

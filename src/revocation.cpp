@@ -224,6 +224,38 @@ std::shared_ptr<Crl> make_crl(std::string source, std::shared_ptr<const void> ow
     return c;
 }
 
+// A CRL that could not be used (build_crl_index refused it), kept for what
+// it still says of its scope (RFC 5280 6.3.3 b): one from a certificate's
+// issuer that covers the certificate and is newer than the CRL that would
+// answer makes the status unknown, never "good by the older CRL" (by_crl).
+struct RefusedCrl {
+    std::string source;             // "CRL /etc/…", "CRL /etc/…: CRL 2", "CRL http://…"
+    std::string why;                // why it cannot be used
+    std::optional<CrlScope> scope;  // nullopt: not even its header could be read
+    std::optional<Sha256> issuer_name;  // known even without a scope, for a file (peek_crl_issuer)
+    std::string url;                // downloads: where from
+};
+
+// The scope of a refused CRL as `issuer` would have signed it: the first of
+// `cas` (same name) whose key verifies it, else one that cannot be verified;
+// nullopt when every candidate's key disproves it (not this issuer's CRL).
+std::optional<std::optional<CrlScope>> scope_under(std::span<const std::uint8_t> der, const std::vector<X509*>& cas) {
+    std::optional<CrlScope> unverifiable;
+    bool unreadable = false;
+    for (X509* ca : cas) {
+        auto s = read_crl_scope(der, ca);
+        if (!s) {
+            unreadable = true;
+            continue;
+        }
+        if (s->signature == CrlScope::Signature::verified) return std::optional<CrlScope>(std::move(s).value());
+        if (s->signature == CrlScope::Signature::unverifiable && !unverifiable) unverifiable = std::move(s).value();
+    }
+    if (unverifiable) return std::optional<CrlScope>(std::move(unverifiable));
+    if (unreadable) return std::optional<CrlScope>();  // cannot be placed: it may be anyone's, so it counts
+    return std::nullopt;
+}
+
 // What one source said about one certificate.
 struct Answer {
     RevState state = RevState::unknown;
@@ -250,6 +282,7 @@ struct RevocationChecker::State {
         FileIdentity id;
         std::vector<std::shared_ptr<Crl>> crls;
         std::vector<std::string> problems;
+        std::vector<RefusedCrl> refused;
     };
     std::map<std::string, FileCrls, std::less<>> files;
     std::set<std::string, std::less<>> distrusted;  // trust.crls files whose stored index failed a check (with mu)
@@ -274,10 +307,11 @@ struct RevocationChecker::State {
     struct FileSet {
         std::vector<std::shared_ptr<Crl>> crls;
         std::vector<std::string> problems;  // CRLs in them that failed a check
+        std::vector<RefusedCrl> refused;    // those of them that a configured CA may have issued
     };
     Result<FileSet> file_crls();
     std::shared_ptr<Crl> fetched_crl(const std::string& url, X509* issuer, std::time_t now, Network net, bool force,
-                                     std::string& problem);
+                                     std::string& problem, std::optional<RefusedCrl>* refused = nullptr);
     std::optional<OcspAnswer> ocsp(X509* cert, X509* issuer, const std::string& url, std::time_t now, Network net,
                                    bool force, bool& cached, std::string& problem);
 
@@ -285,7 +319,12 @@ struct RevocationChecker::State {
     // chain, whose distribution points name the CRL the anchor publishes.
     std::optional<Answer> by_crl(X509* cert, X509* issuer, X509* subordinate, const FileSet& configured, std::time_t now,
                                  Network net, std::string& problem, bool retried = false);
-    std::optional<Answer> by_ocsp(X509* cert, X509* issuer, std::time_t now, Network net, std::string& problem);
+    std::optional<Answer> by_ocsp(X509* cert, X509* issuer, const FileSet& configured, std::time_t now, Network net,
+                                  std::string& problem);
+    // A delegated responder's own status, for an answer it signed: "" when
+    // it may be used (with `note` saying why), else why not.
+    std::string check_responder(const OcspAnswer& a, X509* issuer, const FileSet& configured, std::time_t now,
+                                Network net, std::string& note);
 };
 
 const std::vector<Certificate>& RevocationChecker::State::configured_cas() {
@@ -382,8 +421,10 @@ RevocationChecker::State::FileCrls RevocationChecker::State::load_file(const std
         std::string why = "issued by a CA that is neither in trust.anchors nor in trust.intermediates";
         if (!issuers_problem.empty()) why += " (" + issuers_problem + ")";
         std::optional<std::vector<std::uint8_t>> built;
+        std::vector<X509*> named;  // the configured CAs of that name
         for (const auto& ca : cas) {
             if (name_sha256(X509_get_subject_name(ca.x509())) != want) continue;  // get: borrowed
+            named.push_back(ca.x509());
             auto b = build_crl_index(span, ca.x509());
             if (b) {
                 built = std::move(b).value();
@@ -393,6 +434,9 @@ RevocationChecker::State::FileCrls RevocationChecker::State::load_file(const std
         }
         if (!built) {
             out.problems.push_back(which + ": " + why);
+            if (!named.empty())
+                if (auto scope = scope_under(span, named))
+                    out.refused.push_back({"CRL " + which, why, std::move(*scope), want, {}});
             continue;
         }
         indexes.push_back(std::move(*built));
@@ -434,6 +478,7 @@ Result<RevocationChecker::State::FileSet> RevocationChecker::State::file_crls() 
         if (it == files.end() || !(it->second.id == id)) it = files.insert_or_assign(path, load_file(path, id, *f)).first;
         out.crls.insert(out.crls.end(), it->second.crls.begin(), it->second.crls.end());
         out.problems.insert(out.problems.end(), it->second.problems.begin(), it->second.problems.end());
+        out.refused.insert(out.refused.end(), it->second.refused.begin(), it->second.refused.end());
     }
     return out;
 }
@@ -479,7 +524,8 @@ std::optional<FetchEntry> decode_fetch(std::span<const std::uint8_t> payload) {
 // nothing current can be had, the kept one is returned anyway (the caller
 // applies max_staleness) with `problem` saying why.
 std::shared_ptr<Crl> RevocationChecker::State::fetched_crl(const std::string& url, X509* issuer, std::time_t now,
-                                                           Network net, bool force, std::string& problem) {
+                                                           Network net, bool force, std::string& problem,
+                                                           std::optional<RefusedCrl>* refused) {
     const auto key = fetch_key(url, issuer);
     const std::string memo_key(view(key));
     const std::string source = "CRL " + url;
@@ -511,16 +557,27 @@ std::shared_ptr<Crl> RevocationChecker::State::fetched_crl(const std::string& ur
         problem = body.error().detail();
         return kept;
     }
-    auto ders = split_crls(*body);
-    if (!ders || ders->size() != 1) {
-        problem = "CRL from " + url + ": " + (ders ? "holds " + std::to_string(ders->size()) + " CRLs, not one"
-                                                   : ders.error().detail());
+    // A download that cannot be used is a refused CRL (by_crl): unless its
+    // own signed header shows that it is not newer or does not cover the
+    // certificate, the status is unknown, or STALE by the kept CRL within
+    // trust.max_staleness; never "good" by an older CRL.
+    auto refuse_download = [&](std::string why, std::optional<CrlScope> scope) {
+        problem = "CRL from " + url + ": " + why;
+        if (refused) *refused = RefusedCrl{source, std::move(why), std::move(scope), std::nullopt, url};
         return kept;
-    }
+    };
+    auto ders = split_crls(*body);
+    if (!ders || ders->size() != 1)
+        return refuse_download(ders ? "holds " + std::to_string(ders->size()) + " CRLs, not one" : ders.error().detail(),
+                               std::nullopt);
     auto built = build_crl_index(bytes::as_span(ders->front()), issuer);
     if (!built) {
-        problem = "CRL from " + url + ": " + built.error().detail();
-        return kept;
+        auto scope = scope_under(bytes::as_span(ders->front()), {issuer});
+        if (!scope) {  // not signed by the issuer: someone else's bytes, not a CRL of this issuer
+            problem = "CRL from " + url + ": " + built.error().detail();
+            return kept;
+        }
+        return refuse_download(built.error().detail(), std::move(*scope));
     }
     ders->clear();
     auto index = std::make_shared<const std::vector<std::uint8_t>>(std::move(built).value());
@@ -648,8 +705,41 @@ std::optional<OcspAnswer> RevocationChecker::State::ocsp(X509* cert, X509* issue
     return std::move(a).value();
 }
 
-std::optional<Answer> RevocationChecker::State::by_ocsp(X509* cert, X509* issuer, std::time_t now, Network net,
-                                                        std::string& problem) {
+// RFC 6960 4.2.2.2.1: a responder certificate with id-pkix-ocsp-nocheck is
+// trusted for its lifetime. Without it, it is checked like any certificate
+// of the chain, by its issuer's CRLs: an OCSP answer about the responder
+// would come from the responder itself. No CRL that answers: not used.
+std::string RevocationChecker::State::check_responder(const OcspAnswer& a, X509* issuer, const FileSet& configured,
+                                                      std::time_t now, Network net, std::string& note) {
+    if (a.responder_der.empty()) return {};
+    const auto der = std::span(reinterpret_cast<const std::uint8_t*>(a.responder_der.data()), a.responder_der.size());
+    ossl::X509Ptr responder = x509_of(der);
+    if (!responder) return "the delegated responder certificate cannot be decoded";
+    const std::string who = "delegated responder " + subject_of(responder.get());
+    if (a.responder_nocheck) {
+        note = who + ": id-pkix-ocsp-nocheck, its own status not checked";
+        return {};
+    }
+    // Under revocation = "ocsp" the files were not read for the chain.
+    FileSet loaded;
+    const FileSet* crls = &configured;
+    if (!trust.checks_crl() && !trust.crls.empty()) {
+        auto f = file_crls();
+        if (!f) return "its own status cannot be checked: " + f.error().detail();
+        loaded = std::move(f).value();
+        crls = &loaded;
+    }
+    std::string p;
+    auto r = by_crl(responder.get(), issuer, nullptr, *crls, now, net, p);
+    if (!r) return who + " has no id-pkix-ocsp-nocheck and its own status is unknown (" + p + ")";
+    if (r->state == RevState::revoked)
+        return who + " is revoked (" + std::string(crl_reason_name(r->reason)) + ", by " + r->source + ")";
+    note = who + ": good by " + r->source;
+    return {};
+}
+
+std::optional<Answer> RevocationChecker::State::by_ocsp(X509* cert, X509* issuer, const FileSet& configured,
+                                                        std::time_t now, Network net, std::string& problem) {
     const std::string url = trust.ocsp_responder ? *trust.ocsp_responder : ocsp_url_of(cert);
     if (url.empty()) {
         problem = "OCSP: the certificate names no responder (no AIA OCSP URL) and trust.ocsp_responder is not set";
@@ -668,9 +758,15 @@ std::optional<Answer> RevocationChecker::State::by_ocsp(X509* cert, X509* issuer
         problem = "OCSP " + url + ": the responder does not know this certificate (status unknown)";
         return std::nullopt;
     }
+    std::string responder_note;
+    if (auto why = check_responder(*a, issuer, configured, now, net, responder_note); !why.empty()) {
+        problem = "OCSP " + url + ": the answer is not used: " + why;
+        return std::nullopt;
+    }
     Answer out;
     out.state = a->status == OcspStatus::revoked ? RevState::revoked : RevState::good;
     out.source = "OCSP " + url;
+    if (!responder_note.empty()) out.source += " (" + responder_note + ")";
     out.this_update = a->this_update;
     out.expires = a->expires;
     out.revoked_at = a->revoked_at;
@@ -684,11 +780,51 @@ std::optional<Answer> RevocationChecker::State::by_ocsp(X509* cert, X509* issuer
 
 // ---------------------------------------------------------------------- CRLs
 
+namespace {
+
+// Whether a refused CRL would have spoken for `cert` (RFC 5280 6.3.3 b):
+// issued by its issuer (same name; the issuer's key verified it, or no key
+// could tell), and a scope that includes it. What cannot be read counts.
+bool speaks_for(const RefusedCrl& r, const Sha256& issuer_name, const Sha256& issuer_key, bool ca,
+                const std::vector<std::string>& dp_urls) {
+    if (!r.scope) return !r.issuer_name || *r.issuer_name == issuer_name;  // a download has no name to compare
+    const CrlScope& s = *r.scope;
+    if (s.issuer_name_sha256 != issuer_name) return false;
+    if (s.signature == CrlScope::Signature::failed) return false;
+    if (s.signature == CrlScope::Signature::verified && s.signer_spki_sha256 != issuer_key) return false;
+    if (s.only_attribute_certs || (s.only_user_certs && ca) || (s.only_ca_certs && !ca)) return false;
+    if (!s.idp_uris.empty() && !s.idp_unmatched &&
+        std::none_of(s.idp_uris.begin(), s.idp_uris.end(), [&](const std::string& u) {
+            return std::find(dp_urls.begin(), dp_urls.end(), u) != dp_urls.end();
+        }))
+        return false;
+    return true;
+}
+
+// Newer than the CRL that would answer: by CRL number when both have one
+// (a delta CRL is numbered in its base's sequence, RFC 5280 5.2.4), else
+// by thisUpdate. Newer than nothing, and when it cannot be read.
+bool newer_than(const RefusedCrl& r, const CrlFacts* best) {
+    if (!best || !r.scope) return true;
+    if (!r.scope->crl_number.empty() && !best->crl_number.empty())
+        return compare_number(r.scope->crl_number, best->crl_number) > 0;
+    return r.scope->this_update > best->this_update;
+}
+
+std::string describe_refused(const RefusedCrl& r) {
+    if (!r.scope) return r.source + " (unreadable)";
+    return r.source + " (" + (r.scope->delta ? "delta CRL, " : "") + "number " + number_text(r.scope->crl_number) +
+           ", thisUpdate " + format_utc(r.scope->this_update) + ")";
+}
+
+}  // namespace
+
 std::optional<Answer> RevocationChecker::State::by_crl(X509* cert, X509* issuer, X509* subordinate,
                                                        const FileSet& configured, std::time_t now, Network net,
                                                        std::string& problem, bool retried) {
     std::vector<std::string> problems = configured.problems;
     std::vector<std::shared_ptr<Crl>> candidates = configured.crls;
+    std::vector<RefusedCrl> refused = configured.refused;
     const auto dp_urls = crl_dp_urls(cert);
     if (trust.fetch_crls) {
         // A self-signed anchor seldom names a distribution point of its own;
@@ -700,8 +836,10 @@ std::optional<Answer> RevocationChecker::State::by_crl(X509* cert, X509* issuer,
         if (urls.empty()) problems.push_back("the certificate names no http(s) CRL distribution point");
         for (const auto& url : urls) {
             std::string p;
-            if (auto c = fetched_crl(url, issuer, now, net, false, p)) candidates.push_back(std::move(c));
+            std::optional<RefusedCrl> r;
+            if (auto c = fetched_crl(url, issuer, now, net, false, p, &r)) candidates.push_back(std::move(c));
             if (!p.empty()) problems.push_back(p);
+            if (r) refused.push_back(std::move(*r));
         }
     }
 
@@ -742,6 +880,22 @@ std::optional<Answer> RevocationChecker::State::by_crl(X509* cert, X509* issuer,
             best = &c;
             best_current = current;
         }
+    }
+    // A newer CRL of this issuer for this certificate that cannot be used
+    // silences the older ones: what it says is not known.
+    for (const auto& r : refused) {
+        if (!speaks_for(r, issuer_name, issuer_key, ca, dp_urls) || !newer_than(r, best ? &(*best)->facts() : nullptr))
+            continue;
+        // A failed download while the kept CRL from the same place is
+        // within trust.max_staleness: an outage, answered STALE below.
+        if (best && !best_current && !r.url.empty() && (*best)->url == r.url) continue;
+        std::string d = "CRL: " + describe_refused(r) + " from " + subject_of(issuer) +
+                        " covers this certificate but cannot be used (" + r.why + ")";
+        if (best)
+            d += ", and it is newer than " + (*best)->source + " (number " + number_text((*best)->facts().crl_number) +
+                 ", thisUpdate " + format_utc((*best)->facts().this_update) + "), which therefore cannot answer";
+        problem = d;
+        return std::nullopt;
     }
     if (!best) {
         std::string d = "CRL: no current CRL from " + subject_of(issuer);
@@ -824,7 +978,7 @@ Result<std::vector<CertRevocation>> RevocationChecker::check(std::span<X509* con
             if (source == RevocationSource::ocsp) {
                 if (anchor) continue;  // no issuer to ask about a self-signed anchor
                 asked = true;
-                a = state_->by_ocsp(cert, issuer, now, network, problem);
+                a = state_->by_ocsp(cert, issuer, files, now, network, problem);
             } else {
                 asked = true;
                 a = state_->by_crl(cert, issuer, anchor && depth > 0 ? chain[depth - 1] : nullptr, files, now,

@@ -23,6 +23,17 @@
 //         refused (a replayed old CRL). The current CRL with the latest
 //         thisUpdate answers, looked up in its index (crl_index.hpp). An
 //         issuingDistributionPoint narrows which certificates a CRL covers.
+//         A CRL that cannot be used (refused by build_crl_index) but that
+//         the issuer signed (or whose signature cannot be judged), whose
+//         scope covers the certificate and that is newer (CRL number, else
+//         thisUpdate) than the one that would answer makes the status
+//         unknown, naming both (RFC 5280 6.3.3 b). A download that cannot be
+//         used silences older CRLs the same way, except the CRL kept from
+//         the same place, which may still answer STALE within
+//         trust.max_staleness (an outage).
+//         OCSP answers from a delegated responder without
+//         id-pkix-ocsp-nocheck are used only when the responder itself is
+//         good by its issuer's CRLs.
 //
 // Grace: when no source can give a current answer, an answer kept from
 // before (a cached OCSP response, a downloaded or configured CRL) is used up

@@ -312,6 +312,17 @@ login hostile-nonca-listed -a "$PIN" alice authenticate
 expect "certificate issued by a non-CA listed as an intermediate: refused (cert_not_ca) before any PIN" \
     PAM_AUTH_ERR cert_not_ca "$NO_PROMPT"
 
+# A newer CRL that cardgate cannot use (delta; unknown critical extension),
+# revoking alice, beside the older one: unknown, refused before any PIN.
+for c in delta critical; do
+    NEWER=$(cfg "newer-crl-$c" "pkcs11:token=alice-ec256")
+    sed -i "s|$FIX/pki/issuing.crl\"|$FIX/pki/issuing.crl\", \"$FIX/pki/issuing-$c-revokes-alice.crl\"|" "$NEWER"
+    svc "newer-crl-$c" "config=$NEWER"
+    login "newer-crl-$c" -a "$PIN" alice authenticate
+    expect "a newer $c CRL that cannot be used beside the older one: refused (unknown) before any PIN" \
+        PAM_AUTH_ERR cert_revocation_unknown "$NO_PROMPT"
+done
+
 # ------------------------------------------------------------ proof of possession
 badge copied "pkcs11:token=copied"
 login copied -a "$PIN" alice authenticate

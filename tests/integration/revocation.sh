@@ -231,6 +231,74 @@ EOF
     check "OCSP ${case#* }: nothing kept" test -z "$(find "$TMP/cache-bad-$port" -name 'ocsp-*')"
 done
 
+# Issue 13, defect 5: a delegated responder whose keyUsage lacks
+# digitalSignature, or whose certificate has an unknown critical extension,
+# is believed neither for "good" nor for "revoked".
+ocsp_responder 18870 "$CAS/issuing/index.txt" "$FIX/pki/ocsp-badku.pem" "$CAS/ocsp-badku.key" "$FIX/pki/issuing.pem"
+ocsp_responder 18871 "$CAS/issuing/index.txt" "$FIX/pki/ocsp-critext.pem" "$CAS/ocsp-critext.key" "$FIX/pki/issuing.pem"
+for case in "18870 keyUsage does not allow digitalSignature" "18871 unknown critical extension"; do
+    port=${case%% *}
+    C=$(mkconf "resp-$port" <<EOF
+crls = ["$FIX/pki/root.crl"]
+revocation = "ocsp"
+ocsp_responder = "http://127.0.0.1:$port/"
+EOF
+)
+    for badge in alice-ec256 revoked; do
+        run "$CARDGATE_BIN" --config "$C" --json verify "$FIX/certs/$badge.pem"
+        expect "OCSP responder with ${case#* }: $badge -> not believed -> unknown" 1 cert_revocation_unknown
+        says "OCSP responder with ${case#* }: ... says why" "${case#* }"
+    done
+done
+
+# A delegated responder without id-pkix-ocsp-nocheck is checked like any
+# certificate, by its issuer's CRL; with id-pkix-ocsp-nocheck it is not, and
+# the verdict says which.
+ocsp_responder 18872 "$CAS/issuing/index.txt" "$FIX/pki/ocsp-checked.pem" "$CAS/ocsp-checked.key" "$FIX/pki/issuing.pem"
+ocsp_responder 18873 "$CAS/issuing/index.txt" "$FIX/pki/ocsp-revoked-responder.pem" "$CAS/ocsp-revoked-responder.key" \
+    "$FIX/pki/issuing.pem"
+C=$(mkconf resp-checked <<EOF
+crls = ["$FIX/pki/root.crl", "$FIX/pki/issuing.crl"]
+revocation = "ocsp"
+ocsp_responder = "http://127.0.0.1:18872/"
+EOF
+)
+run "$CARDGATE_BIN" --config "$C" --json verify "$FIX/certs/alice-ec256.pem"
+expect "OCSP responder without nocheck, good by the issuing CA's CRL: its answer is used" 0 ok
+status "$C" alice-ec256
+check "... and the verdict says the responder was checked" contains "$(field '.chain[0].source')" \
+    "delegated responder CN=ocsp-checked,O=Example Corp: good by CRL $FIX/pki/issuing.crl"
+C=$(mkconf resp-unchecked <<EOF
+crls = ["$FIX/pki/root.crl"]
+revocation = "ocsp"
+ocsp_responder = "http://127.0.0.1:18872/"
+EOF
+)
+run "$CARDGATE_BIN" --config "$C" --json verify "$FIX/certs/alice-ec256.pem"
+expect "OCSP responder without nocheck and no CRL to check it: not used -> unknown" 1 cert_revocation_unknown
+says "... says its own status is unknown" "has no id-pkix-ocsp-nocheck and its own status is unknown"
+C=$(mkconf resp-revoked <<EOF
+crls = ["$FIX/pki/root.crl", "$FIX/pki/issuing-revokes-responder.crl"]
+revocation = "ocsp"
+ocsp_responder = "http://127.0.0.1:18873/"
+EOF
+)
+for badge in alice-ec256 revoked; do
+    run "$CARDGATE_BIN" --config "$C" --json verify "$FIX/certs/$badge.pem"
+    expect "a revoked OCSP responder: $badge -> not believed -> unknown" 1 cert_revocation_unknown
+    says "... says the responder is revoked" "ocsp-revoked-responder,O=Example Corp is revoked (keyCompromise"
+done
+ocsp_responder 18874 "$CAS/issuing/index.txt" "$FIX/pki/ocsp-responder.pem" "$CAS/ocsp-responder.key" "$FIX/pki/issuing.pem"
+C=$(mkconf resp-nocheck <<EOF
+crls = ["$FIX/pki/root.crl"]
+revocation = "ocsp"
+ocsp_responder = "http://127.0.0.1:18874/"
+EOF
+)
+status "$C" alice-ec256
+check "OCSP responder with id-pkix-ocsp-nocheck: the verdict says its status was not checked" \
+    contains "$(field '.chain[0].source')" "delegated responder CN=ocsp-responder,O=Example Corp: id-pkix-ocsp-nocheck"
+
 # A slow responder: the fetch timeout holds.
 hostile 18893 stall
 C=$(mkconf slow <<EOF
@@ -356,6 +424,21 @@ head -c 100 "$FIX/pki/issuing.crl.der" >"$WWW/issuing.crl"
 crl_case truncated 1 cert_revocation_unknown "CRL DP: a truncated download -> refused"
 printf 'garbage, not a CRL\n' >"$WWW/issuing.crl"
 crl_case garbage 1 cert_revocation_unknown "CRL DP: a garbage download -> refused"
+# Issue 13: a download that cannot be used, newer than the trust.crls file
+# that would answer "good": unknown, naming both.
+for c in delta critical; do
+    der "$FIX/pki/issuing-$c-revokes-alice.crl" "$WWW/issuing.crl"
+    C=$(mkconf "dl-$c" <<EOF
+crls = ["$FIX/pki/root.crl", "$FIX/pki/issuing.crl"]
+revocation = "crl"
+fetch_crls = true
+EOF
+)
+    run "$CARDGATE_BIN" --config "$C" --json verify "$FIX/certs/alice-ec256.pem"
+    expect "CRL DP: a newer $c CRL downloaded beside an older file -> unknown, not good" 1 cert_revocation_unknown
+    says "CRL DP: ... naming the download" "CRL http://127.0.0.1:18080/issuing.crl"
+    says "CRL DP: ... and the older file" "CRL $FIX/pki/issuing.crl (number"
+done
 rm -f "$WWW/issuing.crl"
 crl_case missing 1 cert_revocation_unknown "CRL DP: 404 -> unknown"
 says "CRL DP: ... naming the status" "404"

@@ -88,6 +88,34 @@ sed 's|^on_unknown = .*|on_unknown = "allow"|' "$TMP/stale.conf" >"$TMP/stale-al
 run "$CARDGATE_BIN" --config "$TMP/stale-allow.conf" --json verify "$FIX/certs/alice-ec256.pem"
 expect "stale CRL with on_unknown = allow -> valid" 0 ok
 
+# A newer CRL of the issuing CA that cardgate cannot use (a delta CRL; a CRL
+# with an unknown critical extension), each revoking alice-ec256, beside the
+# older issuing.crl: the status is unknown, never "good by the older CRL".
+with_crls() {  # with_crls NAME FILE...: the fixtures' config with those CRLs added to trust.crls
+    local extra="" f
+    for f in "${@:2}"; do extra+=", \"$FIX/pki/$f\""; done
+    sed "s|$FIX/pki/issuing.crl\"|$FIX/pki/issuing.crl\"$extra|" "$CONF" >"$TMP/$1.conf"; chmod 600 "$TMP/$1.conf"
+    echo "$TMP/$1.conf"
+}
+for c in delta critical; do
+    C=$(with_crls "newer-$c" "issuing-$c-revokes-alice.crl")
+    for badge in alice-ec256 bob-ec256; do
+        run "$CARDGATE_BIN" --config "$C" --json verify "$FIX/certs/$badge.pem"
+        expect "a newer $c CRL that cannot be used beside the older one: $badge -> unknown -> denied" 1 \
+            cert_revocation_unknown
+    done
+    check "... naming both CRLs" contains "$(printf '%s' "$out" | jq -r '.error.detail')" "issuing-$c-revokes-alice.crl"
+    check "... naming both CRLs (the older)" contains "$(printf '%s' "$out" | jq -r '.error.detail')" "issuing.crl (number"
+done
+C=$(with_crls newest-usable issuing-delta-revokes-alice.crl issuing-critical-revokes-alice.crl issuing-next-revokes-alice.crl)
+run "$CARDGATE_BIN" --config "$C" --json verify "$FIX/certs/alice-ec256.pem"
+expect "a usable CRL newer than the refused ones answers: alice revoked" 1 cert_revoked
+run "$CARDGATE_BIN" --config "$C" --json verify "$FIX/certs/bob-ec256.pem"
+expect "... and bob good" 0 ok
+C=$(with_crls lookalike-delta lookalike-delta.crl)
+run "$CARDGATE_BIN" --config "$C" --json verify "$FIX/certs/alice-ec256.pem"
+expect "a delta under the issuer's name signed by the look-alike CA silences nothing" 0 ok
+
 # Revoked intermediate: the leaf fails.
 sed "s|$FIX/pki/root.crl\"|$FIX/pki/root-revoked-issuing.crl\"|" "$CONF" >"$TMP/revint.conf"; chmod 600 "$TMP/revint.conf"
 run "$CARDGATE_BIN" --config "$TMP/revint.conf" --json verify "$FIX/certs/alice-ec256.pem"

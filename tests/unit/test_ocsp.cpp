@@ -53,6 +53,9 @@ constexpr int port_lookalike = 18895;   // the look-alike CA (same name as the i
 constexpr int port_nocerts = 18896;     // delegated, but its certificate left out of the response
 constexpr int port_unknown = 18897;     // delegated, index without alice-ec256's line
 constexpr int port_sha1 = 18898;        // delegated, signing with SHA-1
+constexpr int port_badku = 18903;       // delegated, keyUsage keyEncipherment only
+constexpr int port_critext = 18904;     // delegated, an unknown critical extension in its certificate
+constexpr int port_checked = 18905;     // delegated, without id-pkix-ocsp-nocheck
 constexpr int port_hostile = 18900;     // hostile_http.py
 constexpr int port_files = 18901;       // python3 -m http.server
 constexpr int port_silent = 18902;      // a socket the test listens on and never expects a connection to
@@ -189,6 +192,9 @@ struct World {
         responder(port_unknown, dir + "/index-without-alice.txt", pki + "ocsp-responder.pem", ca + "ocsp-responder.key");
         responder(port_sha1, F + "/ca/issuing/index.txt", pki + "ocsp-responder.pem", ca + "ocsp-responder.key",
                   {"-rmd", "sha1"});
+        for (auto [port, name] : {std::pair{port_badku, "ocsp-badku"}, std::pair{port_critext, "ocsp-critext"},
+                                  std::pair{port_checked, "ocsp-checked"}})
+            responder(port, F + "/ca/issuing/index.txt", pki + name + ".pem", ca + name + ".key");
         start({"python3", std::string(src) + "/tests/unit/hostile_http.py", std::to_string(port_hostile), dir + "/canned"},
               port_hostile);
         start({"python3", "-m", "http.server", "--bind", "127.0.0.1", "--directory", dir + "/files",
@@ -355,8 +361,23 @@ struct Single {
 // A response made here rather than by a responder, for shapes `openssl ocsp`
 // never produces: signed by `signer` with `key`, ResponderID by name (or by
 // key hash with OCSP_RESPID_KEY in `flags`), signer certificate included.
+// Extension 1.2.3.4.99 (a NULL), critical or not, that no one knows.
+enum class Extra { none, response_critical, single_critical, response_noncritical };
+void add_unknown_extension(Extra where, OCSP_BASICRESP* bs, OCSP_SINGLERESP* single) {
+    if (where == Extra::none) return;
+    ossl::Asn1ObjectPtr obj(OBJ_txt2obj("1.2.3.4.99", 1));
+    std::unique_ptr<ASN1_OCTET_STRING, ossl::Deleter<ASN1_OCTET_STRING_free>> value(ASN1_OCTET_STRING_new());
+    BOOST_REQUIRE(obj && value && ASN1_OCTET_STRING_set(value.get(), reinterpret_cast<const unsigned char*>("\x05\x00"), 2));
+    std::unique_ptr<X509_EXTENSION, ossl::Deleter<X509_EXTENSION_free>> ext(
+        X509_EXTENSION_create_by_OBJ(nullptr, obj.get(), where != Extra::response_noncritical, value.get()));
+    BOOST_REQUIRE(ext);
+    // add_ext copies the extension.
+    BOOST_REQUIRE(where == Extra::single_critical ? OCSP_SINGLERESP_add_ext(single, ext.get(), -1)
+                                                  : OCSP_BASICRESP_add_ext(bs, ext.get(), -1));
+}
+
 std::string forge(const std::vector<Single>& singles, X509* issuer, X509* signer, EVP_PKEY* key,
-                  unsigned long flags = 0) {
+                  unsigned long flags = 0, Extra extra = Extra::none) {
     ossl::OcspBasicRespPtr bs(OCSP_BASICRESP_new());
     BOOST_REQUIRE(bs);
     for (const Single& s : singles) {
@@ -367,9 +388,12 @@ std::string forge(const std::vector<Single>& singles, X509* issuer, X509* signer
         std::unique_ptr<ASN1_TIME, ossl::Deleter<ASN1_TIME_free>> revoked(X509_gmtime_adj(nullptr, -86400));
         const bool is_revoked = s.status == V_OCSP_CERTSTATUS_REVOKED;
         // add1: the CertID and the times are copied into bs.
-        BOOST_REQUIRE(OCSP_basic_add1_status(bs.get(), id.get(), s.status,
-                                             is_revoked ? OCSP_REVOKED_STATUS_KEYCOMPROMISE : 0,
-                                             is_revoked ? revoked.get() : nullptr, this_upd.get(), next_upd.get()));
+        OCSP_SINGLERESP* single = OCSP_basic_add1_status(bs.get(), id.get(), s.status,  // borrowed from bs
+                                                         is_revoked ? OCSP_REVOKED_STATUS_KEYCOMPROMISE : 0,
+                                                         is_revoked ? revoked.get() : nullptr, this_upd.get(),
+                                                         next_upd.get());
+        BOOST_REQUIRE(single);
+        add_unknown_extension(extra, bs.get(), single);
     }
     BOOST_REQUIRE(OCSP_basic_sign(bs.get(), signer, key, EVP_sha256(), nullptr, flags) == 1);
     ossl::OcspResponsePtr resp(OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, bs.get()));  // encodes a copy
@@ -564,6 +588,56 @@ BOOST_AUTO_TEST_CASE(delegated_responder_without_ocsp_signing_is_refused) {
     require_refused(ocsp_query(url(port_noeku), p.alice.get(), p.issuer.get(), settings(), now()),
                     Code::cert_revocation_unknown, "OCSP response from " + url(port_noeku) + ": delegated responder "
                                                    "certificate lacks id-kp-OCSPSigning");
+}
+
+// Issue 13, defect 5 (RFC 6960 4.2.2.2, RFC 5280 4.2): neither a "good" nor a
+// "revoked" from these responders is believed.
+BOOST_AUTO_TEST_CASE(delegated_responder_whose_key_usage_lacks_digital_signature_is_refused) {
+    Pki p;
+    for (X509* c : {p.alice.get(), p.revoked.get()})
+        require_refused(ocsp_query(url(port_badku), c, p.issuer.get(), settings(), now()),
+                        Code::cert_revocation_unknown, "keyUsage does not allow digitalSignature");
+}
+
+BOOST_AUTO_TEST_CASE(delegated_responder_with_an_unknown_critical_extension_is_refused) {
+    Pki p;
+    for (X509* c : {p.alice.get(), p.revoked.get()})
+        require_refused(ocsp_query(url(port_critext), c, p.issuer.get(), settings(), now()),
+                        Code::cert_revocation_unknown, "unknown critical extension (1.2.3.4.99)");
+}
+
+BOOST_AUTO_TEST_CASE(response_with_an_unknown_critical_extension_is_refused) {
+    Pki p;
+    auto key = load_key("ca/issuing/ca.key");
+    for (auto status : {V_OCSP_CERTSTATUS_GOOD, V_OCSP_CERTSTATUS_REVOKED}) {
+        std::string der = forge({{p.alice.get(), status}}, p.issuer.get(), p.issuer.get(), key.get(), 0,
+                                Extra::response_critical);
+        require_refused(ocsp_check_response(der, p.alice.get(), p.issuer.get(), settings(), now()),
+                        Code::cert_revocation_unknown, "unknown critical response extension 1.2.3.4.99");
+        der = forge({{p.alice.get(), status}}, p.issuer.get(), p.issuer.get(), key.get(), 0, Extra::single_critical);
+        require_refused(ocsp_check_response(der, p.alice.get(), p.issuer.get(), settings(), now()),
+                        Code::cert_revocation_unknown, "unknown critical singleExtension 1.2.3.4.99");
+    }
+    // Not critical: ignored, as RFC 5280 4.2 allows.
+    const std::string der = forge({{p.alice.get()}}, p.issuer.get(), p.issuer.get(), key.get(), 0,
+                                  Extra::response_noncritical);
+    auto r = ocsp_check_response(der, p.alice.get(), p.issuer.get(), settings(), now());
+    BOOST_TEST(r.ok(), why(r));
+}
+
+BOOST_AUTO_TEST_CASE(the_answer_says_who_signed_and_whether_the_responder_carries_ocsp_nocheck) {
+    Pki p;
+    auto r = ocsp_query(url(port_delegated), p.alice.get(), p.issuer.get(), settings(), now());
+    BOOST_REQUIRE_MESSAGE(r.ok(), why(r));
+    BOOST_TEST(!r->responder_der.empty());
+    BOOST_TEST(r->responder_nocheck);
+    r = ocsp_query(url(port_checked), p.alice.get(), p.issuer.get(), settings(), now());
+    BOOST_REQUIRE_MESSAGE(r.ok(), why(r));  // its own status is the caller's (revocation.cpp)
+    BOOST_TEST(!r->responder_der.empty());
+    BOOST_TEST(!r->responder_nocheck);
+    r = ocsp_query(url(port_ca), p.alice.get(), p.issuer.get(), settings(), now());
+    BOOST_REQUIRE_MESSAGE(r.ok(), why(r));
+    BOOST_TEST(r->responder_der.empty());
 }
 
 BOOST_AUTO_TEST_CASE(response_signed_with_sha1_is_refused) {

@@ -18,6 +18,8 @@
 #include <thread>
 #include <vector>
 
+#include "src/bytes.hpp"
+#include "src/crl_index.hpp"
 #include "src/revocation.hpp"
 #include "src/trust.hpp"
 
@@ -54,7 +56,9 @@ struct Setup {
         dir = tmpl;
         fs::create_directory(dir / "cache");
         chmod((dir / "cache").c_str(), 0755);
-        for (const char* f : {"root.crl", "issuing.crl", "issuing-stale.crl", "root-revoked-issuing.crl"})
+        for (const char* f : {"root.crl", "issuing.crl", "issuing-stale.crl", "root-revoked-issuing.crl",
+                              "issuing-delta-revokes-alice.crl", "issuing-critical-revokes-alice.crl",
+                              "issuing-next-revokes-alice.crl", "lookalike-delta.crl"})
             fs::copy_file(fx(std::string("pki/") + f), dir / f);
         trust.anchors = {fx("pki/root.pem")};
         trust.intermediates = {fx("pki/issuing.pem")};
@@ -169,6 +173,92 @@ BOOST_AUTO_TEST_CASE(a_crl_that_fails_its_checks_leaves_the_status_unknown_sayin
     const Verdict v = s.check("alice-ec256.pem");
     BOOST_TEST(v.code == Code::cert_revocation_unknown);
     BOOST_TEST(v.detail.find((s.dir / "issuing.crl").string()) != std::string::npos, v.detail);
+}
+
+// Issue 13, defect 1: a newer CRL of the same issuer that cardgate cannot
+// use never leaves an older one to answer "good".
+BOOST_AUTO_TEST_CASE(a_newer_delta_crl_silences_the_older_complete_crl) {
+    Setup s;
+    const std::string delta = (s.dir / "issuing-delta-revokes-alice.crl").string();
+    s.trust.crls.push_back(delta);
+    for (const char* badge : {"alice-ec256.pem", "bob-ec256.pem"}) {  // a delta covers every badge of its issuer
+        const Verdict v = s.check(badge);
+        BOOST_TEST(v.code == Code::cert_revocation_unknown, badge << ": " << v.detail);
+        BOOST_TEST(v.detail.find(delta) != std::string::npos, v.detail);
+        BOOST_TEST(v.detail.find((s.dir / "issuing.crl").string() + " (number 4096") != std::string::npos, v.detail);
+        BOOST_TEST(v.detail.find("delta CRL, number 4098") != std::string::npos, v.detail);
+        BOOST_TEST(v.detail.find("deltaCRLIndicator") != std::string::npos, v.detail);
+    }
+    // Whichever order the files come in.
+    s.trust.crls = {(s.dir / "root.crl").string(), delta, (s.dir / "issuing.crl").string()};
+    BOOST_TEST(s.check("alice-ec256.pem").code == Code::cert_revocation_unknown);
+}
+
+BOOST_AUTO_TEST_CASE(a_newer_crl_with_an_unknown_critical_extension_silences_the_older_one) {
+    Setup s;
+    {  // in the same file as the older CRL, too
+        std::ofstream out(s.dir / "issuing.crl", std::ios::app);
+        out << std::ifstream(s.dir / "issuing-critical-revokes-alice.crl").rdbuf();
+    }
+    const Verdict v = s.check("alice-ec256.pem");
+    BOOST_TEST(v.code == Code::cert_revocation_unknown, v.detail);
+    BOOST_TEST(v.detail.find("unknown critical CRL extension 1.2.3.4.99") != std::string::npos, v.detail);
+    BOOST_TEST(v.detail.find("number 4099") != std::string::npos, v.detail);
+    BOOST_TEST(s.check("revoked.pem").code == Code::cert_revocation_unknown);  // not even "revoked" by the old one
+}
+
+BOOST_AUTO_TEST_CASE(a_refused_crl_older_than_the_answering_one_does_not_matter) {
+    Setup s;
+    s.trust.crls = {(s.dir / "root.crl").string(), (s.dir / "issuing-delta-revokes-alice.crl").string(),
+                    (s.dir / "issuing-critical-revokes-alice.crl").string(),
+                    (s.dir / "issuing-next-revokes-alice.crl").string()};
+    Verdict v = s.check("alice-ec256.pem");
+    BOOST_TEST(v.code == Code::cert_revoked, v.detail);
+    BOOST_TEST(v.revocation.at(0).source == "CRL " + (s.dir / "issuing-next-revokes-alice.crl").string());
+    v = s.check("bob-ec256.pem");
+    BOOST_TEST(v.ok(), v.detail);
+}
+
+BOOST_AUTO_TEST_CASE(a_crl_under_the_issuers_name_that_it_did_not_sign_silences_nothing) {
+    Setup s;
+    s.trust.crls.push_back((s.dir / "lookalike-delta.crl").string());
+    const Verdict v = s.check("alice-ec256.pem");
+    BOOST_TEST(v.ok(), v.detail);
+    BOOST_TEST(v.revocation.at(0).source == "CRL " + (s.dir / "issuing.crl").string());
+}
+
+BOOST_AUTO_TEST_CASE(a_refused_crl_newer_than_a_stale_one_makes_it_unknown_even_within_max_staleness) {
+    Setup s;
+    s.trust.crls = {(s.dir / "root.crl").string(), (s.dir / "issuing-stale.crl").string(),
+                    (s.dir / "issuing-critical-revokes-alice.crl").string()};
+    s.trust.max_staleness = std::chrono::hours(24 * 365 * 20);
+    const Verdict v = s.check("alice-ec256.pem");
+    BOOST_TEST(v.code == Code::cert_revocation_unknown, v.detail);
+    BOOST_TEST(v.detail.find("issuing-stale.crl (number 4097") != std::string::npos, v.detail);
+}
+
+BOOST_AUTO_TEST_CASE(the_scope_of_a_refused_crl_is_read_and_its_signature_judged) {
+    auto bytes = [](const std::string& path) {
+        std::ifstream in(path, std::ios::binary);
+        return std::vector<std::uint8_t>(std::istreambuf_iterator<char>(in), {});
+    };
+    const Certificate issuing = leaf("../pki/issuing.pem");
+    const Certificate lookalike = leaf("../pki/lookalike-ca.pem");
+    const auto delta = bytes(fx("pki/issuing-delta-revokes-alice.crl"));
+    auto s = read_crl_scope(delta, issuing.x509());
+    BOOST_REQUIRE(s.ok());
+    BOOST_TEST(s->delta);
+    BOOST_TEST((s->signature == CrlScope::Signature::verified));
+    BOOST_TEST((s->signer_spki_sha256 == spki_sha256(issuing.x509())));
+    BOOST_TEST(to_hex(s->crl_number) == "1002");
+    s = read_crl_scope(delta, lookalike.x509());  // same name, another key
+    BOOST_REQUIRE(s.ok());
+    BOOST_TEST((s->signature == CrlScope::Signature::failed));
+    s = read_crl_scope(bytes(fx("pki/lookalike-delta.crl")), issuing.x509());
+    BOOST_REQUIRE(s.ok());
+    BOOST_TEST((s->signature == CrlScope::Signature::failed));
+    const std::vector<std::uint8_t> junk = {0x30, 0x03, 0x02, 0x01, 0x00};
+    BOOST_TEST(read_crl_scope(junk, issuing.x509()).code() == Code::cert_revocation_unknown);
 }
 
 BOOST_AUTO_TEST_CASE(a_crl_file_writable_by_others_is_a_config_error_at_every_check) {
