@@ -263,6 +263,7 @@ struct Answer {
     std::int64_t this_update = 0, expires = 0, revoked_at = 0;
     int reason = -1;
     bool stale = false, cached = false;
+    std::string note;  // how the source itself was judged (a delegated OCSP responder)
 };
 
 }  // namespace
@@ -766,7 +767,7 @@ std::optional<Answer> RevocationChecker::State::by_ocsp(X509* cert, X509* issuer
     Answer out;
     out.state = a->status == OcspStatus::revoked ? RevState::revoked : RevState::good;
     out.source = "OCSP " + url;
-    if (!responder_note.empty()) out.source += " (" + responder_note + ")";
+    out.note = std::move(responder_note);
     out.this_update = a->this_update;
     out.expires = a->expires;
     out.revoked_at = a->revoked_at;
@@ -999,6 +1000,7 @@ Result<std::vector<CertRevocation>> RevocationChecker::check(std::span<X509* con
             r.cached = a->cached;
             r.revoked_at = a->revoked_at;
             r.reason = a->reason;
+            r.detail = std::move(a->note);
         } else {
             r.state = RevState::unknown;
             for (const auto& s : said) r.detail += (r.detail.empty() ? "" : "; ") + s;
@@ -1153,6 +1155,7 @@ std::string describe(const CertRevocation& r, std::time_t now) {
     }
     s += " by " + r.source + " (thisUpdate " + format_utc(r.this_update) + ", " + age_text(now - r.this_update) +
          (r.cached ? ", kept from before" : "") + (r.stale ? ", STALE: expired " + format_utc(r.expires) : "") + ")";
+    if (!r.detail.empty()) s += "; " + r.detail;
     return s;
 }
 

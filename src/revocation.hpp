@@ -76,7 +76,8 @@ struct CertRevocation {
     bool cached = false;           // a kept answer (OCSP response or downloaded CRL), not asked for now
     std::int64_t revoked_at = 0;   // when revoked
     int reason = -1;               // CRLReason when revoked, -1 = none given
-    std::string detail;            // unknown: what each source said; not_checked: why
+    std::string detail;            // unknown: what each source said; not_checked: why;
+                                   // good/revoked by a delegated OCSP responder: how it was judged
 };
 
 // A trust.crls file as TrustStore::create checks it, cheaply: a protected
