@@ -31,6 +31,7 @@
 #include "src/config.hpp"
 #include "src/harden.hpp"
 #include "src/login.hpp"
+#include "src/mapping.hpp"
 #include "src/trust.hpp"
 #include "src/validation_cache.hpp"
 #include "src/x509.hpp"
@@ -125,7 +126,13 @@ std::optional<std::vector<std::uint8_t>> from_hex(std::string_view h) {
 // again for login, as at login time, now. "verdict" says the code is the
 // validation's answer (a refusal the module turns into PAM_PERM_DENIED or
 // PAM_ACCT_EXPIRED) and not an error of the config or the trust files.
-int run_account(const Config& config, const std::vector<std::uint8_t>& der, const Clock& clock) {
+//
+// Then the certificate is mapped again to `user`, the module's PAM_USER (which
+// it has already compared with the account of the login): the mapping may
+// have changed since (a binding removed, a rule narrowed), and a certificate
+// that no longer maps to the user is a refusal (verdict) like a revoked one.
+int run_account(const Config& config, const std::vector<std::uint8_t>& der, const std::string& user,
+                const Clock& clock) {
     auto cert = Certificate::from_der(der, "login certificate");
     if (!cert) return send({{"code", std::string(name(cert.code()))}, {"detail", cert.error().detail()}});
     // The login just stored this certificate's path checks (validation_cache.hpp):
@@ -134,9 +141,19 @@ int run_account(const Config& config, const std::vector<std::uint8_t>& der, cons
     auto verdict = validator.validate(*cert, Purpose::login, config.purpose(Purpose::login), clock);
     if (!verdict) return send({{"code", std::string(name(verdict.code()))}, {"detail", verdict.error().detail()}});
     const Verdict& v = *verdict;
+    Code code = v.code;
+    std::string detail = v.detail;
+    if (v.ok()) {
+        NssAccounts accounts;
+        auto mapper = Mapper::create(config.mapping, config.path, accounts);
+        if (!mapper) return send({{"code", std::string(name(mapper.code()))}, {"detail", mapper.error().detail()}});
+        MapResult m = mapper->map(*cert, Purpose::login, std::string_view(user));
+        code = m.code;
+        detail = m.detail;
+    }
     const auto warn = std::chrono::duration_cast<std::chrono::seconds>(config.login.warn_expiry);
-    return send({{"code", std::string(name(v.code))},
-                 {"detail", v.detail},
+    return send({{"code", std::string(name(code))},
+                 {"detail", detail},
                  {"verdict", true},
                  {"not_after", static_cast<long long>(cert->not_after())},
                  {"warn_expiry_s", static_cast<long long>(warn.count())}});
@@ -153,6 +170,7 @@ int main() {
     LoginRequest req;
     std::string config_path, mode;
     std::vector<std::uint8_t> cert_der;  // mode account
+    std::string account_user;            // mode account: PAM_USER now
     try {
         const Json j = Json::parse(req_frame->text());
         config_path = j.at("config").get<std::string>();
@@ -161,6 +179,7 @@ int main() {
             auto der = from_hex(j.at("cert_der").get<std::string>());
             if (!der || der->empty()) throw std::invalid_argument("cert_der");
             cert_der = std::move(*der);
+            account_user = j.at("user").get<std::string>();
         } else if (mode == "login" || mode == "change_pin") {
             if (j.contains("user") && !j["user"].is_null()) req.user = j["user"].get<std::string>();
             req.service = j.at("service").get<std::string>();
@@ -196,10 +215,10 @@ int main() {
                              {"net_ms", net.count()}};
         if (!write_frame(out, Frame::limits, limits.dump())) return 1;
         SystemClock clock;
-        if (mode == "account") return run_account(*config, cert_der, clock);
+        if (mode == "account") return run_account(*config, cert_der, account_user, clock);
         PipePerson person;
-        if (mode == "change_pin") return send_result(run_change_pin(*config, req, person));
         NssAccounts accounts;
+        if (mode == "change_pin") return send_result(run_change_pin(*config, req, person, accounts, clock));
         return send_result(run_login(*config, req, person, accounts, clock));
     } catch (const std::exception& e) {
         return send_result(failed(Code::internal, e.what()));

@@ -89,9 +89,18 @@ struct LoginOutcome {
 };
 
 // Changes the badge PIN (current PIN, new PIN twice), or, when the PIN is
-// locked, unblocks it with the PUK and sets a new one. One token: the only one
-// token.uri selects, or the person's choice. ok, no_badge, or the refusal.
-LoginOutcome run_change_pin(const Config& config, const LoginRequest& req, Person& person);
+// locked, unblocks it with the PUK and sets a new one, for req.user (PAM_USER;
+// none -> map_unknown_account). Held to a login's steps 1-2 in a login's
+// order: only a badge with a certificate that validates for purpose login
+// (chain, validity, EKU, revocation) and maps to req.user is eligible, and
+// that is decided before any PIN or PUK is asked, so nobody changes or
+// unblocks the PIN of a badge that is not theirs. One badge: the only
+// eligible one, or the person's choice among the eligible ones. ok (with the
+// certificate and account, for the audit line), no_badge, or the refusal of
+// the first certificate (the person is told why). The root-only
+// `cardgate pin change|unblock` is the way for everything else.
+LoginOutcome run_change_pin(const Config& config, const LoginRequest& req, Person& person, const Accounts& accounts,
+                            const Clock& clock);
 
 // Runs the whole login. `accounts` answers account lookups (NSS in production).
 LoginOutcome run_login(const Config& config, const LoginRequest& req, Person& person, const Accounts& accounts,
