@@ -45,10 +45,19 @@ Result<p11::TokenInfo> one_token(const std::shared_ptr<p11::Module>& module, con
     return tokens.front();
 }
 
+// One secret from the terminal. prompt_pin's advice for a missing terminal
+// (--pin-source) does not apply here: these secrets come from a person.
+Result<SecretBuffer> ask(const std::string& prompt) {
+    auto s = prompt_pin(prompt);
+    if (!s && s.code() == Code::p11_pin_required && s.error().detail().starts_with("no terminal"))
+        return Error(Code::p11_pin_required, "no terminal: cardgate pin asks for PINs on /dev/tty only");
+    return s;
+}
+
 // The new PIN, asked twice; p11_pin_invalid when the answers differ.
 Result<SecretBuffer> new_pin() {
-    auto fresh = CG_TRY(prompt_pin("New PIN: "));
-    auto again = CG_TRY(prompt_pin("Repeat new PIN: "));
+    auto fresh = CG_TRY(ask("New PIN: "));
+    auto again = CG_TRY(ask("Repeat new PIN: "));
     if (!fresh.equals(again)) return Error(Code::p11_pin_invalid, "the new PINs differ; nothing was changed");
     return fresh;
 }
@@ -57,7 +66,7 @@ Status change_or_unblock(p11::Session& session, const p11::TokenInfo& t, bool un
     if (!unblock && t.pin_locked())
         return Error(Code::p11_pin_locked, "the PIN of " + t.label + " is locked: use cardgate pin unblock");
     if (!t.pin_state().empty()) out.line("PIN state    " + t.pin_state());
-    auto first = CG_TRY(prompt_pin((unblock ? "PUK for " : "Current PIN for ") + t.label + ": "));
+    auto first = CG_TRY(ask((unblock ? "PUK for " : "Current PIN for ") + t.label + ": "));
     auto fresh = CG_TRY(new_pin());
     return unblock ? session.unblock_pin(first, fresh) : session.change_pin(first, fresh);
 }
@@ -79,6 +88,8 @@ int cmd_pin(const Options& o, Output& out) {
         return out.fail(Error(Code::usage, "pin takes change or unblock and one pkcs11: URI naming the badge"));
     const bool unblock = o.args[0] == "unblock";
     if (auto r = require_root(); !r) return out.fail(r.error());
+    if (o.pin_source)
+        return out.fail(Error(Code::usage, "pin asks for the PINs on the terminal; --pin-source is not taken"));
     auto cfg = load_config(o);
     if (!cfg) return out.fail(cfg.error());
     auto uri = uri_argument(o.args[1]);
