@@ -706,6 +706,19 @@ login chpin-alice -a "$NEW_PIN" alice authenticate
 expect "... and alice's badge now takes her new PIN" PAM_SUCCESS ok
 login chpin-alice -a "$NEW_PIN" -a "$PIN" -a "$PIN" alice chauthtok
 pw_expect "passwd as alice with her badge: the PIN changed back" PAM_SUCCESS ok "info: The badge PIN is changed."
+# A locked PIN (faultp11's counter at 3): the badge is still checked first,
+# then the PUK unblocks it (C_Login as SO, which no read-only session of the
+# examination may block).
+MOD=$FAULTP11_MODULE pw_svc chpin-locked "pkcs11:token=alice-ec256"
+printf '%s 3\n' "$serial_ec256" >"$TMP/locked.state"
+FAULTP11_FAULTS=pin_counter FAULTP11_STATE=$TMP/locked.state \
+    login chpin-locked -a "$SO_PIN" -a "$PIN" -a "$PIN" alice chauthtok
+pw_expect "passwd as alice with her badge's PIN locked: the PUK unblocks it and sets the new PIN" PAM_SUCCESS ok \
+    "info: The PIN of alice-ec256 is locked: unblock it with its PUK." "prompt_echo_off: PUK for alice-ec256: " \
+    "info: The badge PIN is unblocked and set."
+FAULTP11_FAULTS=pin_counter FAULTP11_STATE=$TMP/locked.state \
+    login chpin-bob -a "$SO_PIN" -a "$PIN" -a "$PIN" alice chauthtok
+pw_expect "passwd as alice with bob's badge: no PUK asked either" PAM_PERM_DENIED map_other_user '!prompt'
 SOFTHSM2_CONF=$TMP/hsm-all/softhsm2.conf
 
 # ------------------------------------------------------------ sweeps
