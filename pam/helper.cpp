@@ -31,9 +31,6 @@
 #include "src/config.hpp"
 #include "src/harden.hpp"
 #include "src/login.hpp"
-#include "src/mapping.hpp"
-#include "src/trust.hpp"
-#include "src/validation_cache.hpp"
 #include "src/x509.hpp"
 
 using namespace cardgate;
@@ -128,34 +125,19 @@ std::optional<std::vector<std::uint8_t>> from_hex(std::string_view h) {
 // PAM_ACCT_EXPIRED) and not an error of the config or the trust files.
 //
 // Then the certificate is mapped again to `user`, the module's PAM_USER (which
-// it has already compared with the account of the login): the mapping may
-// have changed since (a binding removed, a rule narrowed), and a certificate
-// that no longer maps to the user is a refusal (verdict) like a revoked one.
+// it has already compared with the account of the login): a certificate that
+// no longer maps to the user is a refusal (verdict) like a revoked one
+// (check_account in src/login.hpp).
 int run_account(const Config& config, const std::vector<std::uint8_t>& der, const std::string& user,
                 const Clock& clock) {
-    auto cert = Certificate::from_der(der, "login certificate");
-    if (!cert) return send({{"code", std::string(name(cert.code()))}, {"detail", cert.error().detail()}});
-    // The login just stored this certificate's path checks (validation_cache.hpp):
-    // an account check right after it loads no CRL, unless a trust file changed.
-    Validator validator(config.trust, config.mapping.index_dir);
-    auto verdict = validator.validate(*cert, Purpose::login, config.purpose(Purpose::login), clock);
-    if (!verdict) return send({{"code", std::string(name(verdict.code()))}, {"detail", verdict.error().detail()}});
-    const Verdict& v = *verdict;
-    Code code = v.code;
-    std::string detail = v.detail;
-    if (v.ok()) {
-        NssAccounts accounts;
-        auto mapper = Mapper::create(config.mapping, config.path, accounts);
-        if (!mapper) return send({{"code", std::string(name(mapper.code()))}, {"detail", mapper.error().detail()}});
-        MapResult m = mapper->map(*cert, Purpose::login, std::string_view(user));
-        code = m.code;
-        detail = m.detail;
-    }
+    NssAccounts accounts;
+    auto v = check_account(config, der, user, accounts, clock);
+    if (!v) return send({{"code", std::string(name(v.code()))}, {"detail", v.error().detail()}});
     const auto warn = std::chrono::duration_cast<std::chrono::seconds>(config.login.warn_expiry);
-    return send({{"code", std::string(name(code))},
-                 {"detail", detail},
+    return send({{"code", std::string(name(v->code))},
+                 {"detail", v->detail},
                  {"verdict", true},
-                 {"not_after", static_cast<long long>(cert->not_after())},
+                 {"not_after", static_cast<long long>(v->not_after)},
                  {"warn_expiry_s", static_cast<long long>(warn.count())}});
 }
 

@@ -345,6 +345,25 @@ LoginOutcome run_login(const Config& config, const LoginRequest& req, Person& pe
     return out;
 }
 
+Result<AccountVerdict> check_account(const Config& config, const std::vector<std::uint8_t>& der, std::string_view user,
+                                     const Accounts& accounts, const Clock& clock) {
+    const Certificate cert = CG_TRY(Certificate::from_der(der, "login certificate"));
+    AccountVerdict out;
+    out.not_after = static_cast<std::int64_t>(cert.not_after());
+    // The login just stored this certificate's path checks (validation_cache.hpp):
+    // an account check right after it loads no CRL, unless a trust file changed.
+    Validator validator(config.trust, config.mapping.index_dir);
+    const Verdict v = CG_TRY(validator.validate(cert, Purpose::login, config.purpose(Purpose::login), clock));
+    out.code = v.code;
+    out.detail = v.detail;
+    if (!v.ok()) return out;
+    const Mapper mapper = CG_TRY(Mapper::create(config.mapping, config.path, accounts));
+    MapResult m = mapper.map(cert, Purpose::login, user);
+    out.code = m.code;
+    out.detail = std::move(m.detail);
+    return out;
+}
+
 LoginOutcome run_change_pin(const Config& config, const LoginRequest& req, Person& person, const Accounts& accounts,
                             const Clock& clock) {
     LoginOutcome out;

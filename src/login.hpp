@@ -33,6 +33,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "accounts.hpp"
@@ -101,6 +102,20 @@ struct LoginOutcome {
 // `cardgate pin change|unblock` is the way for everything else.
 LoginOutcome run_change_pin(const Config& config, const LoginRequest& req, Person& person, const Accounts& accounts,
                             const Clock& clock);
+
+// The account check after a badge login (pam_sm_acct_mgmt), without the
+// card: the login's certificate (DER) validated again for purpose login, now,
+// then mapped again to `user` (PAM_USER now) with the mapping as it is now (a
+// binding removed or a rule narrowed since the login refuses it). `code` is ok
+// or the refusal (cert_*, map_*); an Error is a failure of the certificate's
+// encoding, the config, the trust files or a mapping source, not a verdict.
+struct AccountVerdict {
+    Code code = Code::map_other_user;  // a refusal until the end
+    std::string detail;
+    std::int64_t not_after = 0;        // the certificate's notAfter (seconds since the epoch)
+};
+Result<AccountVerdict> check_account(const Config& config, const std::vector<std::uint8_t>& der, std::string_view user,
+                                     const Accounts& accounts, const Clock& clock);
 
 // Runs the whole login. `accounts` answers account lookups (NSS in production).
 LoginOutcome run_login(const Config& config, const LoginRequest& req, Person& person, const Accounts& accounts,
