@@ -67,6 +67,26 @@ Result<std::pair<std::shared_ptr<p11::Module>, std::optional<p11::Uri>>> open_mo
     return std::make_pair(std::move(module), std::move(filter));
 }
 
+// Step 1 of a login (and of a PIN change): every slot with an initialised
+// token that `filter` selects. With `wait`, the person is told "Insert your
+// badge." and the slots are polled until one appears or the time is up.
+Result<std::vector<p11::TokenInfo>> present_tokens(p11::Module& module, const std::optional<p11::Uri>& filter,
+                                                   std::chrono::milliseconds wait, Person& person) {
+    const auto deadline = std::chrono::steady_clock::now() + wait;
+    std::vector<p11::TokenInfo> tokens;
+    for (bool told = false;;) {
+        const auto slots = CG_TRY(module.slots(true));
+        tokens.clear();
+        for (const auto& s : slots)
+            if (s.token && s.token->initialized() && (!filter || filter->matches(*s.token))) tokens.push_back(*s.token);
+        if (!tokens.empty() || std::chrono::steady_clock::now() >= deadline) return tokens;
+        person.progress();
+        if (!told) person.info("Insert your badge.");
+        told = true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+}
+
 // Step 2 of a login (and of a PIN change): every certificate on `tokens` that
 // `filter` selects, validated for purpose login and mapped (to `user` when
 // one is named), before any PIN is asked. A certificate that fails is kept
@@ -190,28 +210,15 @@ LoginOutcome run_login(const Config& config, const LoginRequest& req, Person& pe
     auto& [module, filter] = *opened;
 
     // 1. Tokens, waiting for one when asked to.
-    const auto wait = req.wait_for_card.value_or(config.token.wait_for_card);
-    const auto deadline = std::chrono::steady_clock::now() + wait;
-    std::vector<p11::TokenInfo> tokens;
-    for (bool told = false;;) {
-        auto slots = module->slots(true);
-        if (!slots) return refused(out, slots.error());
-        tokens.clear();
-        for (const auto& s : *slots)
-            if (s.token && s.token->initialized() && (!filter || filter->matches(*s.token))) tokens.push_back(*s.token);
-        if (!tokens.empty() || std::chrono::steady_clock::now() >= deadline) break;
-        person.progress();
-        if (!told) person.info("Insert your badge.");
-        told = true;
-        std::this_thread::sleep_for(std::chrono::milliseconds(250));
-    }
-    if (tokens.empty()) {
+    auto tokens = present_tokens(*module, filter, req.wait_for_card.value_or(config.token.wait_for_card), person);
+    if (!tokens) return refused(out, tokens.error());
+    if (tokens->empty()) {
         out.no_badge = true;
         return refused(out, Code::p11_no_token, "no badge is present");
     }
 
     // 2. Every certificate, validated and mapped before any PIN is asked.
-    auto examined = examine(module, filter, tokens, config, validator, *mapper, req.user, person, clock);
+    auto examined = examine(module, filter, *tokens, config, validator, *mapper, req.user, person, clock);
     if (!examined) return refused(out, examined.error());
     auto& [sessions, found] = *examined;
     if (found.empty()) {
@@ -376,16 +383,13 @@ LoginOutcome run_change_pin(const Config& config, const LoginRequest& req, Perso
     auto opened = open_module(config);
     if (!opened) return refused(out, opened.error());
     auto& [module, filter] = *opened;
-    auto slots = module->slots(true);
-    if (!slots) return refused(out, slots.error());
-    std::vector<p11::TokenInfo> tokens;
-    for (const auto& sl : *slots)
-        if (sl.token && sl.token->initialized() && (!filter || filter->matches(*sl.token))) tokens.push_back(*sl.token);
-    if (tokens.empty()) {
+    auto tokens = present_tokens(*module, filter, req.wait_for_card.value_or(config.token.wait_for_card), person);
+    if (!tokens) return refused(out, tokens.error());
+    if (tokens->empty()) {
         out.no_badge = true;
         return refused(out, Code::p11_no_token, "no badge is present");
     }
-    auto examined = examine(module, filter, tokens, config, validator, *mapper, req.user, person, clock);
+    auto examined = examine(module, filter, *tokens, config, validator, *mapper, req.user, person, clock);
     if (!examined) return refused(out, examined.error());
     const auto& found = examined->found;
     if (found.empty()) {
