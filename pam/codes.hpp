@@ -46,6 +46,7 @@ inline int pam_code(Code c, bool no_badge) noexcept {
     case Code::map_weak: return PAM_AUTH_ERR;
     case Code::login_cancelled: return PAM_AUTH_ERR;
     case Code::login_service: return PAM_AUTHINFO_UNAVAIL;  // not a badge service: let a password module decide
+    case Code::admin_only: return PAM_PERM_DENIED;  // never produced by a login
     case Code::tls_no_client_cert:
     case Code::tls_handshake:
     case Code::tls_service_denied:

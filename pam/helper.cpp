@@ -31,8 +31,6 @@
 #include "src/config.hpp"
 #include "src/harden.hpp"
 #include "src/login.hpp"
-#include "src/trust.hpp"
-#include "src/validation_cache.hpp"
 #include "src/x509.hpp"
 
 using namespace cardgate;
@@ -125,20 +123,21 @@ std::optional<std::vector<std::uint8_t>> from_hex(std::string_view h) {
 // again for login, as at login time, now. "verdict" says the code is the
 // validation's answer (a refusal the module turns into PAM_PERM_DENIED or
 // PAM_ACCT_EXPIRED) and not an error of the config or the trust files.
-int run_account(const Config& config, const std::vector<std::uint8_t>& der, const Clock& clock) {
-    auto cert = Certificate::from_der(der, "login certificate");
-    if (!cert) return send({{"code", std::string(name(cert.code()))}, {"detail", cert.error().detail()}});
-    // The login just stored this certificate's path checks (validation_cache.hpp):
-    // an account check right after it loads no CRL, unless a trust file changed.
-    Validator validator(config.trust, config.mapping.index_dir);
-    auto verdict = validator.validate(*cert, Purpose::login, config.purpose(Purpose::login), clock);
-    if (!verdict) return send({{"code", std::string(name(verdict.code()))}, {"detail", verdict.error().detail()}});
-    const Verdict& v = *verdict;
+//
+// Then the certificate is mapped again to `user`, the module's PAM_USER (which
+// it has already compared with the account of the login): a certificate that
+// no longer maps to the user is a refusal (verdict) like a revoked one
+// (check_account in src/login.hpp).
+int run_account(const Config& config, const std::vector<std::uint8_t>& der, const std::string& user,
+                const Clock& clock) {
+    NssAccounts accounts;
+    auto v = check_account(config, der, user, accounts, clock);
+    if (!v) return send({{"code", std::string(name(v.code()))}, {"detail", v.error().detail()}});
     const auto warn = std::chrono::duration_cast<std::chrono::seconds>(config.login.warn_expiry);
-    return send({{"code", std::string(name(v.code))},
-                 {"detail", v.detail},
+    return send({{"code", std::string(name(v->code))},
+                 {"detail", v->detail},
                  {"verdict", true},
-                 {"not_after", static_cast<long long>(cert->not_after())},
+                 {"not_after", static_cast<long long>(v->not_after)},
                  {"warn_expiry_s", static_cast<long long>(warn.count())}});
 }
 
@@ -153,6 +152,7 @@ int main() {
     LoginRequest req;
     std::string config_path, mode;
     std::vector<std::uint8_t> cert_der;  // mode account
+    std::string account_user;            // mode account: PAM_USER now
     try {
         const Json j = Json::parse(req_frame->text());
         config_path = j.at("config").get<std::string>();
@@ -161,6 +161,7 @@ int main() {
             auto der = from_hex(j.at("cert_der").get<std::string>());
             if (!der || der->empty()) throw std::invalid_argument("cert_der");
             cert_der = std::move(*der);
+            account_user = j.at("user").get<std::string>();
         } else if (mode == "login" || mode == "change_pin") {
             if (j.contains("user") && !j["user"].is_null()) req.user = j["user"].get<std::string>();
             req.service = j.at("service").get<std::string>();
@@ -196,10 +197,10 @@ int main() {
                              {"net_ms", net.count()}};
         if (!write_frame(out, Frame::limits, limits.dump())) return 1;
         SystemClock clock;
-        if (mode == "account") return run_account(*config, cert_der, clock);
+        if (mode == "account") return run_account(*config, cert_der, account_user, clock);
         PipePerson person;
-        if (mode == "change_pin") return send_result(run_change_pin(*config, req, person));
         NssAccounts accounts;
+        if (mode == "change_pin") return send_result(run_change_pin(*config, req, person, accounts, clock));
         return send_result(run_login(*config, req, person, accounts, clock));
     } catch (const std::exception& e) {
         return send_result(failed(Code::internal, e.what()));

@@ -17,6 +17,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/auxv.h>
@@ -50,7 +51,13 @@ using Json = nlohmann::json;
 
 namespace {
 
-constexpr const char* data_cert = "cardgate-cert-der";
+// What a badge login leaves for the account check: the certificate (DER) and
+// the account it logged in.
+constexpr const char* data_cert = "cardgate-login";
+struct LoginData {
+    std::vector<std::uint8_t> der;
+    std::string account;
+};
 // Set by a badge login whose badge says its PIN must be changed; the account
 // check then answers PAM_NEW_AUTHTOK_REQD, and a PIN change clears it.
 constexpr const char* data_pin_change = "cardgate-pin-change";
@@ -333,7 +340,20 @@ bool relay(pam_handle_t* pamh, const Received& f, int fd) {
     }
 }
 
-void free_der(pam_handle_t*, void* data, int) { delete static_cast<std::vector<std::uint8_t>*>(data); }
+void free_login(pam_handle_t*, void* data, int) { delete static_cast<LoginData*>(data); }
+
+// PAM_USER for the audit line. A name that is no account is not logged: it
+// may be a PIN or password typed at the login prompt (login(1) logs such a
+// name as UNKNOWN for the same reason, login.defs LOG_UNKFAIL_ENAB).
+std::string loggable_user(const std::string& user) {
+    if (user.empty()) return user;
+    std::vector<char> buf(4096);
+    passwd pw{};
+    passwd* res = nullptr;
+    while (getpwnam_r(user.c_str(), &pw, buf.data(), buf.size(), &res) == ERANGE && buf.size() < (1u << 20))
+        buf.resize(buf.size() * 2);
+    return res ? user : "(unknown)";
+}
 
 std::string to_hex(const std::vector<std::uint8_t>& bytes) {
     static constexpr char digits[] = "0123456789abcdef";
@@ -457,10 +477,11 @@ Outcome run(pam_handle_t* pamh, const Args& a, const std::optional<std::string>&
 }
 
 // The account check of pam_sm_acct_mgmt, by the helper: the certificate of
-// this login (its DER) validated again for login. The outcome's fields carry
+// this login (its DER) validated again for login and mapped again to `user`
+// (the current PAM_USER). The outcome's fields carry
 // "verdict" (true when the code is validation's answer, not an error),
 // "not_after" and "warn_expiry_s".
-Outcome run_account(pam_handle_t* pamh, const Args& a, const std::vector<std::uint8_t>& der) {
+Outcome run_account(pam_handle_t* pamh, const Args& a, const std::vector<std::uint8_t>& der, const std::string& user) {
     Outcome o;
     auto fail = [&](Code c, std::string d) {
         o.code = c;
@@ -468,7 +489,7 @@ Outcome run_account(pam_handle_t* pamh, const Args& a, const std::vector<std::ui
         return o;
     };
     if (auto h = check_trusted_file(a.helper); !h) return fail(h.code(), "helper: " + h.error().detail());
-    const Json req = {{"config", a.config}, {"mode", "account"}, {"cert_der", to_hex(der)}};
+    const Json req = {{"config", a.config}, {"mode", "account"}, {"cert_der", to_hex(der)}, {"user", user}};
     Helper helper;
     if (auto s = helper.start(a); !s) return fail(s.code(), s.error().detail());
     if (!write_frame(helper.fd(), Frame::request, req.dump()))
@@ -508,12 +529,13 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t* pamh, int, int argc, const char
             const std::string v = std::string(var) + "=" + clean(o.fields.value(key, std::string()));
             pam_putenv(pamh, v.c_str());
         }
-        auto* der = new std::vector<std::uint8_t>(from_hex(o.fields.value("cert_der", std::string())));
-        if (pam_set_data(pamh, data_cert, der, free_der) != PAM_SUCCESS) delete der;
+        auto* login = new LoginData{from_hex(o.fields.value("cert_der", std::string())), account};
+        if (pam_set_data(pamh, data_cert, login, free_login) != PAM_SUCCESS) delete login;
         if (o.fields.value("pin_change_required", false))
             (void)pam_set_data(pamh, data_pin_change, &pin_change_marker, nullptr);
     }
-    audit(pamh, o, rc, user.value_or(account));
+    // Without a PAM_USER the account is the mapping's (a certificate's), never typed.
+    audit(pamh, o, rc, user ? loggable_user(*user) : account);
     if (a.debug) pam_syslog(pamh, LOG_DEBUG, "cardgate: pam code %d (%s)", rc, pam_strerror(pamh, rc));
     return rc;
 } catch (...) {
@@ -531,13 +553,24 @@ PAM_EXTERN int pam_sm_setcred(pam_handle_t*, int, int, const char**) { return PA
 PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t* pamh, int, int argc, const char** argv) try {
     const void* data = nullptr;
     if (pam_get_data(pamh, data_cert, &data) != PAM_SUCCESS || !data) return PAM_IGNORE;
-    const auto& der = *static_cast<const std::vector<std::uint8_t>*>(data);
+    const auto& login = *static_cast<const LoginData*>(data);
     const Args a = parse_args(argc, argv);
     if (!a.error.empty()) {
         pam_syslog(pamh, LOG_ERR, "cardgate: %s", a.error.c_str());
         return PAM_SERVICE_ERR;
     }
-    const Outcome o = run_account(pamh, a, der);
+    // The application may have changed PAM_USER since the badge login
+    // (pam_set_item between pam_authenticate and pam_acct_mgmt): the badge
+    // vouched for the account it logged in, and only for that one. The new
+    // name is not logged (it may be anything an application was told).
+    if (item(pamh, PAM_USER) != login.account) {
+        pam_syslog(pamh, LOG_WARNING,
+                   "cardgate: account check: map_other_user: PAM_USER is no longer the account the badge logged in (\"%s\")",
+                   clean(login.account).c_str());
+        pam_error(pamh, "Your badge did not log in this account.");
+        return PAM_PERM_DENIED;
+    }
+    const Outcome o = run_account(pamh, a, login.der, login.account);
     if (o.code != Code::ok && !o.fields.value("verdict", false)) {
         // The config, the trust files or the helper failed: not a verdict on the badge.
         pam_syslog(pamh, LOG_ERR, "cardgate: account check: %s: %s", std::string(name(o.code)).c_str(),
@@ -576,16 +609,35 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t* pamh, int, int argc, const char** 
 PAM_EXTERN int pam_sm_chauthtok(pam_handle_t* pamh, int flags, int argc, const char** argv) try {
     if (flags & PAM_PRELIM_CHECK) return PAM_SUCCESS;
     const Args a = parse_args(argc, argv);
-    Outcome o = run(pamh, a, std::nullopt, /*change_pin=*/true);
+    // Whose PIN: the helper changes it only on a badge whose certificate
+    // validates for login and maps to PAM_USER, decided before any PIN or
+    // PUK is asked (run_change_pin in src/login.hpp).
+    std::optional<std::string> user;
+    if (std::string u = item(pamh, PAM_USER); !u.empty()) user = u;
+    Outcome o = run(pamh, a, user, /*change_pin=*/true);
     int rc = pam_code(o.code, o.no_badge);
     if (o.code == Code::p11_pin_incorrect) rc = PAM_AUTHTOK_RECOVERY_ERR;
     else if (o.code == Code::p11_pin_invalid || o.code == Code::login_cancelled) rc = PAM_AUTHTOK_ERR;
+    // A badge that cannot log this user in (invalid, revoked, unmapped, or
+    // another user's): pam_sm_chauthtok(3) has PAM_PERM_DENIED for that, not
+    // PAM_AUTH_ERR.
+    else if (rc == PAM_AUTH_ERR) rc = PAM_PERM_DENIED;
+    // The helper names the account it checked; check again here, so nothing
+    // it says can change another user's PIN.
+    if (rc == PAM_SUCCESS && (!user || o.fields.value("account", std::string()) != *user)) {
+        o.code = Code::map_other_user;
+        o.detail = "the badge helper answered for another user";
+        rc = PAM_PERM_DENIED;
+    }
     if (rc == PAM_SUCCESS) (void)pam_set_data(pamh, data_pin_change, nullptr, nullptr);
+    auto f = [&](const char* k) { return clean(o.fields.value(k, std::string())); };
     pam_syslog(pamh, rc == PAM_SUCCESS ? LOG_NOTICE : LOG_WARNING,
-               "cardgate: outcome=%s purpose=pin-change reason=%s user=\"%s\" service=\"%s\" token_serial=\"%s\" detail=\"%s\"",
+               "cardgate: outcome=%s purpose=pin-change reason=%s user=\"%s\" service=\"%s\" token=\"%s\" "
+               "token_serial=\"%s\" cert_issuer=\"%s\" cert_serial=%s cert_sha256=%s detail=\"%s\"",
                rc == PAM_SUCCESS ? "changed" : "refused", std::string(name(o.code)).c_str(),
-               clean(item(pamh, PAM_USER)).c_str(), clean(item(pamh, PAM_SERVICE)).c_str(),
-               clean(o.fields.value("token_serial", std::string())).c_str(), clean(o.detail).c_str());
+               clean(loggable_user(user.value_or(""))).c_str(), clean(item(pamh, PAM_SERVICE)).c_str(),
+               f("token_label").c_str(), f("token_serial").c_str(), f("cert_issuer").c_str(), f("cert_serial").c_str(),
+               f("cert_sha256").c_str(), clean(o.detail).c_str());
     return rc;
 } catch (...) {
     return PAM_SERVICE_ERR;

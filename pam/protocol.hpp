@@ -17,7 +17,7 @@ namespace cardgate::pam {
 enum class Frame : std::uint8_t {
     // module -> helper
     request = 1,        // JSON: config, mode ("login", "change_pin": user, service, host, first_pass_only,
-                        // has_first_pass, wait_for_card_ms; "account": cert_der, the login's certificate in hex)
+                        // has_first_pass, wait_for_card_ms; "account": cert_der, the login's certificate in hex, and user, PAM_USER now)
     first_pass = 2,     // secret: PAM_AUTHTOK for use_first_pass / try_first_pass
     secret = 3,         // secret: the answer to ask_secret
     cancel = 4,         // the person cancelled the last question

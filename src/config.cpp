@@ -616,7 +616,7 @@ Status Parser::mapping(const toml::table& root, MappingConfig& out) const {
 Status Parser::login(const toml::table& root, LoginConfig& out) const {
     const toml::table* t = CG_TRY(table(root, "", "login"));
     if (!t) return {};
-    CG_TRY_VOID(only_keys(*t, "login", {"services", "warn_expiry"}));
+    CG_TRY_VOID(only_keys(*t, "login", {"services", "warn_expiry", "pin_pattern"}));
     if (auto list = CG_TRY(strings(*t, "login", "services"))) {
         for (const auto& s : *list) {
             const bool ok = !s.value.empty() && s.value.size() <= 64 &&
@@ -634,6 +634,15 @@ Status Parser::login(const toml::table& root, LoginConfig& out) const {
                         "an empty list would refuse every service; leave the key out to allow all");
     }
     if (auto d = CG_TRY(duration(*t, "login", "warn_expiry", true))) out.warn_expiry = *d;
+    if (auto p = CG_TRY(string(*t, "login", "pin_pattern"))) {
+        if (auto why = regex_problem(p->value); !why.empty())
+            return fail(Code::config_value, *p->node, "login.pin_pattern",
+                        quote(p->value) + " is not a valid ECMAScript regular expression: " + why);
+        if (p->value.empty())
+            return fail(Code::config_value, *p->node, "login.pin_pattern",
+                        "an empty pattern matches no PIN; leave the key out for digits only");
+        out.pin_pattern = p->value;
+    }
     return {};
 }
 

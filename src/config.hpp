@@ -103,6 +103,9 @@ struct MappingConfig {
 struct LoginConfig {
     std::vector<std::string> services;            // PAM services allowed; empty = all
     std::chrono::milliseconds warn_expiry{14LL * 24 * 3600 * 1000};  // account check warns this long before expiry
+    // try_first_pass: a stacked password is tried as the PIN only when it
+    // matches this ECMAScript regex in full; unset = digits only (pin.hpp).
+    std::optional<std::string> pin_pattern;
 };
 
 // [tls] and its [[tls.service]] / [[tls.client]] tables: cardgate-tunnel(8).

@@ -51,7 +51,8 @@ bool same_except_rules(const Config& a, const Config& b) {
            a.trust.origin == b.trust.origin && m.bindings == n.bindings && m.allow_root == n.allow_root &&
            m.require_strong == n.require_strong && m.min_uid == n.min_uid && m.sources == n.sources &&
            m.index_dir == n.index_dir && a.login.services == b.login.services &&
-           a.login.warn_expiry == b.login.warn_expiry && a.tls.certificate == b.tls.certificate &&
+           a.login.warn_expiry == b.login.warn_expiry && a.login.pin_pattern == b.login.pin_pattern &&
+           a.tls.certificate == b.tls.certificate &&
            a.tls.key == b.tls.key && a.tls.services.size() == b.tls.services.size() &&
            a.tls.clients.size() == b.tls.clients.size() && a.purposes.size() == b.purposes.size() &&
            std::equal(a.purposes.begin(), a.purposes.end(), b.purposes.begin(),

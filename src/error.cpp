@@ -41,6 +41,7 @@ std::string_view name(Code c) noexcept {
     case Code::map_weak: return "map_weak";
     case Code::login_cancelled: return "login_cancelled";
     case Code::login_service: return "login_service";
+    case Code::admin_only: return "admin_only";
     case Code::tls_no_client_cert: return "tls_no_client_cert";
     case Code::tls_handshake: return "tls_handshake";
     case Code::tls_service_denied: return "tls_service_denied";
@@ -105,6 +106,7 @@ std::string_view describe(Code c) noexcept {
     case Code::map_weak: return "only a weak mapping matches and strong mapping is required";
     case Code::login_cancelled: return "the login was cancelled";
     case Code::login_service: return "badge login is not allowed for this service";
+    case Code::admin_only: return "only root may do this";
     case Code::tls_no_client_cert: return "the client presented no certificate";
     case Code::tls_handshake: return "the TLS handshake failed";
     case Code::tls_service_denied: return "this person is not allowed to use this service";
@@ -169,6 +171,7 @@ Category category(Code c) noexcept {
     case Code::map_weak: return Category::denied;
     case Code::login_cancelled: return Category::denied;
     case Code::login_service: return Category::denied;
+    case Code::admin_only: return Category::denied;
     case Code::tls_no_client_cert: return Category::denied;
     case Code::tls_handshake: return Category::denied;
     case Code::tls_service_denied: return Category::denied;

@@ -57,6 +57,7 @@ enum class Code {
     // --- login refusals (exit 1) ---
     login_cancelled,       // the person cancelled (no PIN, no choice)
     login_service,         // the service is not in login.services
+    admin_only,            // an administrator's command run by someone else (cardgate pin: root only)
 
     // --- TLS refusals (exit 1) ---
     tls_no_client_cert,    // the client presented no certificate

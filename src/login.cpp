@@ -6,6 +6,7 @@
 #include "pkcs11/module.hpp"
 #include "pkcs11/token.hpp"
 #include "pkcs11/uri.hpp"
+#include "pin.hpp"
 #include "possession.hpp"
 #include "trust.hpp"
 #include "validation_cache.hpp"
@@ -66,6 +67,128 @@ Result<std::pair<std::shared_ptr<p11::Module>, std::optional<p11::Uri>>> open_mo
     return std::make_pair(std::move(module), std::move(filter));
 }
 
+// Step 1 of a login (and of a PIN change): every slot with an initialised
+// token that `filter` selects. With `wait`, the person is told "Insert your
+// badge." and the slots are polled until one appears or the time is up.
+Result<std::vector<p11::TokenInfo>> present_tokens(p11::Module& module, const std::optional<p11::Uri>& filter,
+                                                   std::chrono::milliseconds wait, Person& person) {
+    const auto deadline = std::chrono::steady_clock::now() + wait;
+    std::vector<p11::TokenInfo> tokens;
+    for (bool told = false;;) {
+        const auto slots = CG_TRY(module.slots(true));
+        tokens.clear();
+        for (const auto& s : slots)
+            if (s.token && s.token->initialized() && (!filter || filter->matches(*s.token))) tokens.push_back(*s.token);
+        if (!tokens.empty() || std::chrono::steady_clock::now() >= deadline) return tokens;
+        person.progress();
+        if (!told) person.info("Insert your badge.");
+        told = true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+}
+
+// Step 2 of a login (and of a PIN change): every certificate on `tokens` that
+// `filter` selects, validated for purpose login and mapped (to `user` when
+// one is named), before any PIN is asked. A certificate that fails is kept
+// with its refusal; an Error ends the examination (a card or trust-file
+// failure, not a verdict on one certificate).
+struct Examined {
+    std::vector<p11::Session> sessions;
+    std::vector<Found> found;  // in slot, then object order
+};
+
+Result<Examined> examine(const std::shared_ptr<p11::Module>& module, const std::optional<p11::Uri>& filter,
+                         const std::vector<p11::TokenInfo>& tokens, const Config& config, Validator& validator,
+                         const Mapper& mapper, const std::optional<std::string>& requested, Person& person,
+                         const Clock& clock) {
+    Examined ex;
+    for (const auto& t : tokens) {
+        auto session = CG_TRY(p11::Session::open(module, t.slot));
+        auto objects = CG_TRY(session.objects(p11::ObjectClass::certificate));
+        ex.sessions.push_back(std::move(session));
+        person.progress();
+        for (auto& o : objects) {
+            if (filter && !filter->matches(o)) continue;
+            Found f;
+            f.session = ex.sessions.size() - 1;
+            f.token = t;
+            f.object = o;
+            // Parsed once, when the token was listed (from_der's checks).
+            auto cert = o.parsed ? Certificate::from_x509(const_cast<X509*>(o.parsed.get()), o.uri)
+                                 : Certificate::from_der(o.value, o.uri);
+            if (!cert) {
+                f.code = cert.code();
+                f.detail = cert.error().detail();
+                ex.found.push_back(std::move(f));
+                continue;
+            }
+            f.cert.emplace(std::move(*cert));
+            const Verdict v = CG_TRY(validator.validate(*f.cert, Purpose::login, config.purpose(Purpose::login), clock));
+            if (!v.ok()) {
+                f.code = v.code;
+                f.detail = v.detail;
+            } else {
+                f.revocation = revocation_summary(v.revocation, clock.now());
+                std::optional<std::string_view> user;
+                if (requested) user = *requested;
+                MapResult m = mapper.map(*f.cert, Purpose::login, user);
+                f.code = m.code;
+                f.detail = m.detail;
+                if (m.ok()) f.identity = std::move(m.identity);
+            }
+            ex.found.push_back(std::move(f));
+        }
+    }
+    return ex;
+}
+
+// The card work of a PIN change, on a badge already held to a login's
+// checks: the current PIN (or, when it is locked, the PUK), the new PIN
+// twice, then C_SetPIN (or the unblock).
+LoginOutcome change_pin_on(const std::shared_ptr<p11::Module>& module, const p11::TokenInfo& token, LoginOutcome& out,
+                           Person& person) {
+    auto session = p11::Session::open_rw(module, token.slot);
+    if (!session) return refused(out, session.error());
+    person.progress();
+
+    auto ask = [&](const std::string& prompt) -> Result<SecretBuffer> {
+        auto a = CG_TRY(person.ask_secret(prompt));
+        if (!a) return Error(Code::login_cancelled, "cancelled");
+        return std::move(*a);
+    };
+    // Fresh flags: the PIN may have locked since the token was listed.
+    auto info = session->token_info();
+    if (!info) return refused(out, info.error());
+    const p11::TokenInfo* t = &*info;
+    const bool locked = t->pin_locked();
+    if (locked) person.info("The PIN of " + t->label + " is locked: unblock it with its PUK.");
+    auto first = locked ? ask("PUK for " + t->label + ": ") : ask("Current PIN for " + t->label + ": ");
+    if (!first) return refused(out, first.error());
+    auto fresh = ask("New PIN: ");
+    if (!fresh) return refused(out, fresh.error());
+    auto again = ask("Repeat new PIN: ");
+    if (!again) return refused(out, again.error());
+    if (!fresh->equals(*again)) {
+        person.error("The new PINs differ; nothing was changed.");
+        return refused(out, Code::p11_pin_invalid, "the new PINs differ");
+    }
+    person.progress();
+    const Status done = locked ? session->unblock_pin(*first, *fresh) : session->change_pin(*first, *fresh);
+    first->clear();
+    fresh->clear();
+    again->clear();
+    if (!done) {
+        if (auto m = pin_message(done.error()); !m.empty()) person.error(m);
+        if (done.code() == Code::p11_pin_invalid) person.error("The new PIN is not valid for this badge.");
+        return refused(out, done.error());
+    }
+    person.info(locked ? "The badge PIN is unblocked and set." : "The badge PIN is changed.");
+    out.code = Code::ok;
+    out.detail = std::string(locked ? "PIN unblocked with the PUK" : "PIN changed") + " for " + out.account + " (" +
+                 out.strength + ", " + out.source + ")";
+    return out;
+}
+
 }  // namespace
 
 LoginOutcome run_login(const Config& config, const LoginRequest& req, Person& person, const Accounts& accounts,
@@ -87,70 +210,17 @@ LoginOutcome run_login(const Config& config, const LoginRequest& req, Person& pe
     auto& [module, filter] = *opened;
 
     // 1. Tokens, waiting for one when asked to.
-    const auto wait = req.wait_for_card.value_or(config.token.wait_for_card);
-    const auto deadline = std::chrono::steady_clock::now() + wait;
-    std::vector<p11::TokenInfo> tokens;
-    for (bool told = false;;) {
-        auto slots = module->slots(true);
-        if (!slots) return refused(out, slots.error());
-        tokens.clear();
-        for (const auto& s : *slots)
-            if (s.token && s.token->initialized() && (!filter || filter->matches(*s.token))) tokens.push_back(*s.token);
-        if (!tokens.empty() || std::chrono::steady_clock::now() >= deadline) break;
-        person.progress();
-        if (!told) person.info("Insert your badge.");
-        told = true;
-        std::this_thread::sleep_for(std::chrono::milliseconds(250));
-    }
-    if (tokens.empty()) {
+    auto tokens = present_tokens(*module, filter, req.wait_for_card.value_or(config.token.wait_for_card), person);
+    if (!tokens) return refused(out, tokens.error());
+    if (tokens->empty()) {
         out.no_badge = true;
         return refused(out, Code::p11_no_token, "no badge is present");
     }
 
     // 2. Every certificate, validated and mapped before any PIN is asked.
-    std::vector<p11::Session> sessions;
-    std::vector<Found> found;
-    for (const auto& t : tokens) {
-        auto session = p11::Session::open(module, t.slot);
-        if (!session) return refused(out, session.error());
-        auto objects = session->objects(p11::ObjectClass::certificate);
-        if (!objects) return refused(out, objects.error());
-        sessions.push_back(std::move(*session));
-        person.progress();
-        for (auto& o : *objects) {
-            if (filter && !filter->matches(o)) continue;
-            Found f;
-            f.session = sessions.size() - 1;
-            f.token = t;
-            f.object = o;
-            // Parsed once, when the token was listed (from_der's checks).
-            auto cert = o.parsed ? Certificate::from_x509(const_cast<X509*>(o.parsed.get()), o.uri)
-                                 : Certificate::from_der(o.value, o.uri);
-            if (!cert) {
-                f.code = cert.code();
-                f.detail = cert.error().detail();
-                found.push_back(std::move(f));
-                continue;
-            }
-            f.cert.emplace(std::move(*cert));
-            auto verdict = validator.validate(*f.cert, Purpose::login, config.purpose(Purpose::login), clock);
-            if (!verdict) return refused(out, verdict.error());
-            const Verdict& v = *verdict;
-            if (!v.ok()) {
-                f.code = v.code;
-                f.detail = v.detail;
-            } else {
-                f.revocation = revocation_summary(v.revocation, clock.now());
-                std::optional<std::string_view> user;
-                if (req.user) user = *req.user;
-                MapResult m = mapper->map(*f.cert, Purpose::login, user);
-                f.code = m.code;
-                f.detail = m.detail;
-                if (m.ok()) f.identity = std::move(m.identity);
-            }
-            found.push_back(std::move(f));
-        }
-    }
+    auto examined = examine(module, filter, *tokens, config, validator, *mapper, req.user, person, clock);
+    if (!examined) return refused(out, examined.error());
+    auto& [sessions, found] = *examined;
     if (found.empty()) {
         out.no_badge = true;
         return refused(out, Code::p11_no_object, "the badge holds no certificate");
@@ -168,14 +238,16 @@ LoginOutcome run_login(const Config& config, const LoginRequest& req, Person& pe
         const std::string why = name.empty() ? std::string() : account_name_problem(name);
         for (auto& f : found) {
             if (name.empty() || f.code != Code::map_ambiguous) continue;
+            // The answer is never put in a detail (which goes to syslog): the
+            // question comes where people expect to type their PIN.
             if (!why.empty()) {
                 f.code = Code::map_other_user;
-                f.detail = "the user name given is not an account name: " + why;
+                f.detail = "user-name answer is not an account name";
                 continue;
             }
             MapResult m = mapper->map(*f.cert, Purpose::login, std::string_view(name));
             f.code = m.code;
-            f.detail = m.detail;
+            f.detail = m.code == Code::map_other_user ? "user-name answer not among the candidates" : m.detail;
             if (m.ok()) f.identity = std::move(m.identity);
         }
     }
@@ -227,10 +299,15 @@ LoginOutcome run_login(const Config& config, const LoginRequest& req, Person& pe
     };
     Status logged_in = Error(Code::p11_pin_required, "no PIN");
     bool asked = false;
-    if (req.first_pass && (req.first_pass_only ||
-                           (req.first_pass->size() >= t->min_pin && (t->max_pin == 0 || req.first_pass->size() <= t->max_pin)))) {
-        // try_first_pass offers PAM_AUTHTOK only when it could be a PIN, so a
-        // password typed for another module does not cost a PIN try.
+    // try_first_pass offers PAM_AUTHTOK only when it could be a PIN (the
+    // token's length limits and plausible_pin's rule: digits, or
+    // login.pin_pattern), so a password typed for another module does not
+    // cost a PIN try; use_first_pass always offers it (the admin said so).
+    const auto fits = [&](const SecretBuffer& p) {
+        return p.size() >= t->min_pin && (t->max_pin == 0 || p.size() <= t->max_pin) &&
+               plausible_pin(p, config.login.pin_pattern);
+    };
+    if (req.first_pass && (req.first_pass_only || fits(*req.first_pass))) {
         logged_in = login_with(&*req.first_pass);
         asked = true;
         if (!logged_in && (req.first_pass_only || logged_in.code() != Code::p11_pin_incorrect)) {
@@ -275,67 +352,81 @@ LoginOutcome run_login(const Config& config, const LoginRequest& req, Person& pe
     return out;
 }
 
-LoginOutcome run_change_pin(const Config& config, const LoginRequest& req, Person& person) {
+Result<AccountVerdict> check_account(const Config& config, const std::vector<std::uint8_t>& der, std::string_view user,
+                                     const Accounts& accounts, const Clock& clock) {
+    const Certificate cert = CG_TRY(Certificate::from_der(der, "login certificate"));
+    AccountVerdict out;
+    out.not_after = static_cast<std::int64_t>(cert.not_after());
+    // The login just stored this certificate's path checks (validation_cache.hpp):
+    // an account check right after it loads no CRL, unless a trust file changed.
+    Validator validator(config.trust, config.mapping.index_dir);
+    const Verdict v = CG_TRY(validator.validate(cert, Purpose::login, config.purpose(Purpose::login), clock));
+    out.code = v.code;
+    out.detail = v.detail;
+    if (!v.ok()) return out;
+    const Mapper mapper = CG_TRY(Mapper::create(config.mapping, config.path, accounts));
+    MapResult m = mapper.map(cert, Purpose::login, user);
+    out.code = m.code;
+    out.detail = std::move(m.detail);
+    return out;
+}
+
+LoginOutcome run_change_pin(const Config& config, const LoginRequest& req, Person& person, const Accounts& accounts,
+                            const Clock& clock) {
     LoginOutcome out;
+    // Whose PIN: the badge must log in req.user, so a PIN change is held to
+    // a login's checks, in a login's order, before any PIN or PUK is asked.
+    if (!req.user) return refused(out, Code::map_unknown_account, "no user named: whose badge PIN to change is unknown");
+    Validator validator(config.trust, config.mapping.index_dir);
+    auto mapper = Mapper::create(config.mapping, config.path, accounts);
+    if (!mapper) return refused(out, mapper.error());
     auto opened = open_module(config);
     if (!opened) return refused(out, opened.error());
     auto& [module, filter] = *opened;
-    auto slots = module->slots(true);
-    if (!slots) return refused(out, slots.error());
-    std::vector<p11::TokenInfo> tokens;
-    for (const auto& sl : *slots)
-        if (sl.token && sl.token->initialized() && (!filter || filter->matches(*sl.token))) tokens.push_back(*sl.token);
-    if (tokens.empty()) {
+    auto tokens = present_tokens(*module, filter, req.wait_for_card.value_or(config.token.wait_for_card), person);
+    if (!tokens) return refused(out, tokens.error());
+    if (tokens->empty()) {
         out.no_badge = true;
         return refused(out, Code::p11_no_token, "no badge is present");
     }
-    const p11::TokenInfo* t = &tokens.front();
-    if (tokens.size() > 1) {
+    auto examined = examine(module, filter, *tokens, config, validator, *mapper, req.user, person, clock);
+    if (!examined) return refused(out, examined.error());
+    const auto& found = examined->found;
+    if (found.empty()) {
+        out.no_badge = true;
+        return refused(out, Code::p11_no_object, "the badge holds no certificate");
+    }
+    // The badges (not certificates: the PIN is the token's) with at least one
+    // certificate that logs this user in, each once, in slot order.
+    std::vector<const Found*> eligible;
+    for (const auto& f : found)
+        if (f.code == Code::ok && std::none_of(eligible.begin(), eligible.end(),
+                                               [&](const Found* e) { return e->token.slot == f.token.slot; }))
+            eligible.push_back(&f);
+    if (eligible.empty()) {
+        const Found& first = found.front();
+        if (first.cert) describe_cert(out, first.token, *first.cert);
+        person.error("This badge cannot change your PIN: " + std::string(describe(first.code)) + ".");
+        return refused(out, first.code, "PIN change refused: " + first.detail);
+    }
+    const Found* chosen = eligible.front();
+    if (eligible.size() > 1) {
         std::vector<std::string> labels;
-        for (const auto& x : tokens) labels.push_back(x.label + " (serial " + x.serial + ")");
+        for (const Found* f : eligible) labels.push_back(f->token.label + " (serial " + f->token.serial + ")");
         auto pick = person.choose("Which badge?", labels);
         if (!pick) return refused(out, pick.error());
-        if (!*pick || **pick >= tokens.size()) return refused(out, Code::login_cancelled, "no badge was chosen");
-        t = &tokens[**pick];
+        if (!*pick || **pick >= eligible.size()) return refused(out, Code::login_cancelled, "no badge was chosen");
+        chosen = eligible[**pick];
     }
-    out.token_label = t->label;
-    out.token_serial = t->serial;
-    auto session = p11::Session::open_rw(module, t->slot);
-    if (!session) return refused(out, session.error());
-    person.progress();
-
-    auto ask = [&](const std::string& prompt) -> Result<SecretBuffer> {
-        auto a = CG_TRY(person.ask_secret(prompt));
-        if (!a) return Error(Code::login_cancelled, "cancelled");
-        return std::move(*a);
-    };
-    const bool locked = t->pin_locked();
-    if (locked) person.info("The PIN of " + t->label + " is locked: unblock it with its PUK.");
-    auto first = locked ? ask("PUK for " + t->label + ": ") : ask("Current PIN for " + t->label + ": ");
-    if (!first) return refused(out, first.error());
-    auto fresh = ask("New PIN: ");
-    if (!fresh) return refused(out, fresh.error());
-    auto again = ask("Repeat new PIN: ");
-    if (!again) return refused(out, again.error());
-    if (!fresh->equals(*again)) {
-        person.error("The new PINs differ; nothing was changed.");
-        return refused(out, Code::p11_pin_invalid, "the new PINs differ");
-    }
-    (void)req;
-    person.progress();
-    const Status done = locked ? session->unblock_pin(*first, *fresh) : session->change_pin(*first, *fresh);
-    first->clear();
-    fresh->clear();
-    again->clear();
-    if (!done) {
-        if (auto m = pin_message(done.error()); !m.empty()) person.error(m);
-        if (done.code() == Code::p11_pin_invalid) person.error("The new PIN is not valid for this badge.");
-        return refused(out, done.error());
-    }
-    person.info(locked ? "The badge PIN is unblocked and set." : "The badge PIN is changed.");
-    out.code = Code::ok;
-    out.detail = locked ? "PIN unblocked with the PUK" : "PIN changed";
-    return out;
+    describe_cert(out, chosen->token, *chosen->cert);
+    out.account = chosen->identity->account;
+    out.strength = std::string(strength_name(chosen->identity->strength));
+    out.source = chosen->identity->source;
+    // The examination's read-only sessions end here: with one open, a PUK
+    // login (C_Login as SO) is CKR_SESSION_READ_ONLY_EXISTS (PKCS#11 §5.6).
+    examined->sessions.clear();
+    return change_pin_on(module, chosen->token, out, person);
 }
+
 
 }  // namespace cardgate

@@ -33,6 +33,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "accounts.hpp"
@@ -89,9 +90,32 @@ struct LoginOutcome {
 };
 
 // Changes the badge PIN (current PIN, new PIN twice), or, when the PIN is
-// locked, unblocks it with the PUK and sets a new one. One token: the only one
-// token.uri selects, or the person's choice. ok, no_badge, or the refusal.
-LoginOutcome run_change_pin(const Config& config, const LoginRequest& req, Person& person);
+// locked, unblocks it with the PUK and sets a new one, for req.user (PAM_USER;
+// none -> map_unknown_account). Held to a login's steps 1-2 in a login's
+// order: only a badge with a certificate that validates for purpose login
+// (chain, validity, EKU, revocation) and maps to req.user is eligible, and
+// that is decided before any PIN or PUK is asked, so nobody changes or
+// unblocks the PIN of a badge that is not theirs. One badge: the only
+// eligible one, or the person's choice among the eligible ones. ok (with the
+// certificate and account, for the audit line), no_badge, or the refusal of
+// the first certificate (the person is told why). The root-only
+// `cardgate pin change|unblock` is the way for everything else.
+LoginOutcome run_change_pin(const Config& config, const LoginRequest& req, Person& person, const Accounts& accounts,
+                            const Clock& clock);
+
+// The account check after a badge login (pam_sm_acct_mgmt), without the
+// card: the login's certificate (DER) validated again for purpose login, now,
+// then mapped again to `user` (PAM_USER now) with the mapping as it is now (a
+// binding removed or a rule narrowed since the login refuses it). `code` is ok
+// or the refusal (cert_*, map_*); an Error is a failure of the certificate's
+// encoding, the config, the trust files or a mapping source, not a verdict.
+struct AccountVerdict {
+    Code code = Code::map_other_user;  // a refusal until the end
+    std::string detail;
+    std::int64_t not_after = 0;        // the certificate's notAfter (seconds since the epoch)
+};
+Result<AccountVerdict> check_account(const Config& config, const std::vector<std::uint8_t>& der, std::string_view user,
+                                     const Accounts& accounts, const Clock& clock);
 
 // Runs the whole login. `accounts` answers account lookups (NSS in production).
 LoginOutcome run_login(const Config& config, const LoginRequest& req, Person& person, const Accounts& accounts,

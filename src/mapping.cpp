@@ -84,14 +84,20 @@ Status Mapper::decide(MapResult& res, std::optional<std::string_view> user, std:
         return out;
     };
     if (user) {
+        // The user asked for is never repeated in the detail: it may be what
+        // a person typed at a user-name question where a PIN was expected,
+        // and the detail goes to syslog. The candidates are accounts the
+        // certificate maps to, so they may be named.
         const std::string u(*user);
         if (!accounts.count(u)) {
             if (accounts.empty()) return Error(Code::map_unmapped, "no binding or rule maps this certificate");
-            return Error(Code::map_other_user, "maps to " + list(accounts) + ", not to " + u);
+            return Error(Code::map_other_user,
+                         "maps to " + list(accounts) + "; the user asked for is not among the candidates");
         }
         strong.erase(u);
         if (!strong.empty())
-            return Error(Code::map_other_user, "a strong binding names " + list(strong) + ", not " + u);
+            return Error(Code::map_other_user,
+                         "a strong binding names " + list(strong) + ", not the user asked for");
         account = u;
     } else {
         if (accounts.empty()) return Error(Code::map_unmapped, "no binding or rule maps this certificate");

@@ -1,9 +1,17 @@
+// GCC 12 reports a false -Wmaybe-uninitialized inside libstdc++'s <regex>
+// under -fsanitize=address (as in config.cpp); library headers only.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <regex>
+#pragma GCC diagnostic pop
+
 #include "pin.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -61,6 +69,20 @@ Result<SecretBuffer> read_pin_source(std::string_view source) {
     OPENSSL_cleanse(buf, sizeof buf);
     if (!ok) return err;
     return pin;
+}
+
+bool plausible_pin(const SecretBuffer& candidate, const std::optional<std::string>& pattern) {
+    const char* begin = reinterpret_cast<const char*>(candidate.data());
+    const char* end = begin + candidate.size();
+    if (!pattern) return begin != end && std::all_of(begin, end, [](char c) { return c >= '0' && c <= '9'; });
+    try {
+        const std::regex re(*pattern, std::regex::ECMAScript);
+        return std::regex_match(begin, end, re);
+    } catch (const std::exception&) {
+        // The parser checked the pattern; a regex that still fails (its
+        // engine's complexity limit) is no evidence of a PIN: prompt instead.
+        return false;
+    }
 }
 
 }  // namespace cardgate

@@ -7,6 +7,8 @@
 // buffer is wiped.
 #pragma once
 
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include "result.hpp"
@@ -18,5 +20,13 @@ inline constexpr std::size_t max_pin_length = 64;
 
 // `source` is "file:PATH" (or "file://PATH"); other schemes are refused.
 Result<SecretBuffer> read_pin_source(std::string_view source);
+
+// try_first_pass: whether a password an earlier module stacked (PAM_AUTHTOK)
+// is plausibly a PIN, so that offering it to the card may cost a PIN try.
+// Without `pattern`: one or more ASCII digits and nothing else (PIV PINs are
+// digits, SP 800-73-4 Part 2 §3.1.1; a pass phrase is not). With `pattern`
+// (login.pin_pattern, checked by the config parser): an ECMAScript full match.
+// The candidate is matched in place, never copied into a std::string.
+bool plausible_pin(const SecretBuffer& candidate, const std::optional<std::string>& pattern);
 
 }  // namespace cardgate

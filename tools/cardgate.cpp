@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
         else if (cmd == "check-config") rc = cmd_check_config(*opts, out);
         else if (cmd == "map") rc = cmd_map(*opts, out);
         else if (cmd == "revocation") rc = cmd_revocation(*opts, out);
+        else if (cmd == "pin") rc = cmd_pin(*opts, out);
         else {
             std::cerr << "cardgate: unknown command '" << cmd << "'\n\n" << usage_text();
             return exit_code(Code::usage);

@@ -22,6 +22,8 @@ std::string usage_text() {
            "  revocation status [--offline] CERT|pkcs11:URI\n"
            "                                       each chain certificate's revocation status: source, age\n"
            "  revocation refresh                   fetch CRLs and OCSP responses ahead of time (for a timer)\n"
+           "  pin change pkcs11:URI                root only: change a badge's PIN (asked on the terminal)\n"
+           "  pin unblock pkcs11:URI               root only: unblock a badge's PIN with its PUK, set a new one\n"
            "\n"
            "exit codes: 0 success, 1 denied or invalid, 2 usage or config error, 3 token/reader error,\n"
            "4 internal error. See cardgate(1).\n";

@@ -63,6 +63,7 @@ int cmd_prove(const Options& o, Output& out);
 int cmd_check_config(const Options& o, Output& out);
 int cmd_map(const Options& o, Output& out);
 int cmd_revocation(const Options& o, Output& out);
+int cmd_pin(const Options& o, Output& out);
 
 // Each chain certificate's revocation status (revocation.hpp) for --json.
 Json revocation_json(const std::vector<CertRevocation>& statuses, std::time_t now);

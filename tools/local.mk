@@ -9,7 +9,8 @@ cardgate_SOURCES = \
 	tools/cmd_prove.cpp \
 	tools/cmd_check_config.cpp \
 	tools/cmd_map.cpp \
-	tools/cmd_revocation.cpp
+	tools/cmd_revocation.cpp \
+	tools/cmd_pin.cpp
 cardgate_LDADD = libcardgate.la
 
 # The libp11 peer for bench/run (built by `make`, not installed).

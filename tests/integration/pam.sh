@@ -501,14 +501,16 @@ acct_expect "account check with an unknown module argument: PAM_SERVICE_ERR" PAM
 # pam/protocol.hpp): no fixture badge can log in with a certificate that has
 # since expired, so this is where cert_expired (PAM_ACCT_EXPIRED in the module)
 # and the expiry fields are checked.
-helper_account() {  # CERT.pem -> the result frame's JSON on stdout
+helper_account() {  # CERT.pem [USER] -> the result frame's JSON on stdout (USER: PAM_USER, default alice)
     openssl x509 -in "$1" -outform DER | python3 -c '
-import json, socket, struct, subprocess, sys
+import json, os, socket, struct, subprocess, sys
 der = sys.stdin.buffer.read()
 a, b = socket.socketpair()
-p = subprocess.Popen([sys.argv[1]], stdin=b, stdout=b, stderr=subprocess.DEVNULL)
+# The account check maps the certificate again: the accounts come from nss_wrapper.
+env = dict(os.environ, LD_PRELOAD="libnss_wrapper.so")
+p = subprocess.Popen([sys.argv[1]], stdin=b, stdout=b, stderr=subprocess.DEVNULL, env=env)
 b.close()
-req = json.dumps({"config": sys.argv[2], "mode": "account", "cert_der": der.hex()}).encode()
+req = json.dumps({"config": sys.argv[2], "mode": "account", "cert_der": der.hex(), "user": sys.argv[3]}).encode()
 a.sendall(struct.pack("<BI", 1, len(req)) + req)
 f = a.makefile("rb")
 while True:
@@ -517,7 +519,7 @@ while True:
     t, n = struct.unpack("<BI", h)
     body = f.read(n)
     if t == 15: print(body.decode()); break
-p.wait(10)' "$HELPER" "$GOOD"
+p.wait(10)' "$HELPER" "$GOOD" "${2:-alice}"
 }
 res=$(helper_account "$FIX/certs/expired.pem" 2>&1 || true)
 check "account mode: an expired login certificate is cert_expired, as a verdict (PAM_ACCT_EXPIRED)" \
@@ -525,6 +527,9 @@ check "account mode: an expired login certificate is cert_expired, as a verdict 
 res=$(helper_account "$FIX/certs/alice-ec256.pem" 2>&1 || true)
 check "account mode: a valid certificate is ok, with its notAfter and login.warn_expiry for the warning" \
     bash -c 'python3 -c "import json,sys; j=json.loads(sys.argv[1]); sys.exit(not (j[\"code\"]==\"ok\" and j[\"not_after\"]>0 and j[\"warn_expiry_s\"]>0))" "$1"' _ "$res"
+res=$(helper_account "$FIX/certs/alice-ec256.pem" bob 2>&1 || true)
+check "account mode: a valid certificate that no longer maps to PAM_USER is map_other_user, as a verdict" \
+    bash -c 'python3 -c "import json,sys; j=json.loads(sys.argv[1]); sys.exit(not (j[\"code\"]==\"map_other_user\" and j[\"verdict\"] is True))" "$1"' _ "$res"
 res=$(helper_account "$FIX/certs/revoked.pem" 2>&1 || true)
 check "account mode: a revoked certificate is cert_revoked, as a verdict" \
     bash -c 'python3 -c "import json,sys; j=json.loads(sys.argv[1]); sys.exit(not (j[\"code\"]==\"cert_revoked\" and j[\"verdict\"] is True))" "$1"' _ "$res"
@@ -601,6 +606,131 @@ allowed='^(libpam\.so\.0|libc\.so\.6|ld-linux-x86-64\.so\.2)$'
 [ -z "${SANITIZED:-}" ] || allowed='^(libpam\.so\.0|libc\.so\.6|ld-linux-x86-64\.so\.2|libasan\.so\.[0-9]+|libubsan\.so\.[0-9]+|libstdc\+\+\.so\.6|libm\.so\.6|libgcc_s\.so\.1)$'
 check "pam_cardgate.so needs only libc and libpam ($needed)" \
     bash -c 'for l in $1; do [[ $l =~ $2 ]] || exit 1; done' _ "$needed" "$allowed"
+
+# ------------------------------------------------------------ answers and names never logged
+# The user-name question comes where people expect to type their PIN: what is
+# typed there (or at the login prompt, as PAM_USER) must reach no log line and
+# no message.
+SECRET=987654-secret  # not the PIN: the final sweep looks for that
+login ambiguous -a "$SECRET" -a "$PIN" "" authenticate
+expect "ambiguous badge: a PIN-like answer to the user-name question is refused before any PIN" PAM_AUTH_ERR \
+    map_other_user "$HINT" '!prompt_echo_off'
+check "... and the answer appears in no log line and no message" \
+    bash -c '! grep -aqF -- "$1" <<<"$2"' _ "$SECRET" "$out$err"
+check "... and the audit line says why without it" contains "$audit" 'detail="user-name answer not among the candidates"'
+login alice-ec256 -a "$PIN" "$SECRET" authenticate
+expect "a PIN-like user name (PAM_USER) for alice's badge is refused before any PIN" PAM_AUTH_ERR map_other_user "$NO_PROMPT"
+check "... and that name appears in no log line nor message (user=\"(unknown)\")" \
+    bash -c '! grep -aF -- "$1" <<<"$2" | grep -vq "^PAM_USER: " && [[ $3 == *"user=\"(unknown)\""* ]]' _ "$SECRET" "$out
+$err" "$audit"
+
+# ------------------------------------------------------------ account check: the user of the login
+login alice-ec256 -a "$PIN" alice authenticate set_user=bob acct_mgmt
+acct_expect "acct_mgmt after the application set PAM_USER to bob (alice's badge login): PAM_PERM_DENIED" \
+    PAM_PERM_DENIED map_other_user
+login ambiguous -a "$PIN" alice authenticate set_user=bob acct_mgmt
+acct_expect "acct_mgmt after PAM_USER changed to bob, whom the badge also maps to: PAM_PERM_DENIED (it logged in alice)" \
+    PAM_PERM_DENIED map_other_user
+login alice-ec256 -a "$PIN" alice authenticate set_user=alice acct_mgmt
+acct_expect "acct_mgmt after PAM_USER set again to the same account: PAM_SUCCESS" PAM_SUCCESS ""
+
+# ------------------------------------------------------------ try_first_pass: only a plausible PIN is tried
+SOFTHSM2_CONF=$(softhsm_with tfp alice-ec256)
+FIRST_PASS=1 ARGS=try_first_pass MOD=$FAULTP11_MODULE badge tfp-counter "pkcs11:token=alice-ec256"
+export FAULTP11_FAULTS=pin_counter FAULTP11_STATE=$TMP/tfp.state
+PAM_AUTHTOK="correct horse battery" login tfp-counter -a @cancel alice authenticate
+expect "try_first_pass: a stacked pass phrase is not tried as the PIN, the PIN is asked" PAM_AUTH_ERR login_cancelled \
+    "$(PIN_PROMPT alice-ec256)" '!error'
+check "... and the badge's PIN retry counter did not move" bash -c '! grep -q "[1-9]$" "$1" 2>/dev/null' _ "$TMP/tfp.state"
+PAM_AUTHTOK=000000 login tfp-counter -a @cancel alice authenticate
+expect "try_first_pass: a stacked digits-only password is tried as the PIN" PAM_AUTH_ERR login_cancelled \
+    "^error: Wrong PIN." "$(PIN_PROMPT alice-ec256)"
+check "... and it cost one try" grep -q "1$" "$TMP/tfp.state"
+FIRST_PASS=1 ARGS=try_first_pass MOD=$FAULTP11_MODULE badge tfp-pattern "pkcs11:token=alice-ec256" \
+    $'[login]\npin_pattern = "[0-9]{8}"'
+PAM_AUTHTOK=$PIN login tfp-pattern -a @cancel alice authenticate
+expect "try_first_pass with login.pin_pattern = \"[0-9]{8}\": six digits are not tried, the PIN is asked" \
+    PAM_AUTH_ERR login_cancelled "$(PIN_PROMPT alice-ec256)" '!error'
+check "... and the counter still says one try" grep -q "1$" "$TMP/tfp.state"
+PAM_AUTHTOK=$PIN login tfp-counter alice authenticate
+expect "try_first_pass: the right digits-only PIN logs in, nothing asked (and resets the counter)" PAM_SUCCESS ok "$NO_PROMPT"
+unset FAULTP11_FAULTS
+FAULTP11_STATE=$TMP/faultp11.state
+SOFTHSM2_CONF=$TMP/hsm-all/softhsm2.conf
+
+# ------------------------------------------------------------ PIN change (password stack): only your own badge
+# Private copies of alice's, bob's and the hostile badges: PINs change here.
+SOFTHSM2_CONF=$(softhsm_with chpin alice-ec256 bob hostile)
+pw_svc() {  # pw_svc NAME URI: auth, account and password stacks for the badges URI selects
+    local conf
+    conf=$(cfg "$1" "$2")
+    {
+        echo "auth [success=done ignore=ignore default=die] $MODULE helper=$HELPER pass_env=$PASS_ENV config=$conf"
+        echo "account [success=done ignore=ignore default=die] $MODULE helper=$HELPER pass_env=$PASS_ENV config=$conf"
+        echo "password required $MODULE helper=$HELPER pass_env=$PASS_ENV config=$conf"
+    } >"$TMP/svc/$1"
+}
+# pw_expect NAME CODE REASON [LINE | ^PREFIX | !PREFIX]...: chauthtok gave
+# CODE and the one pin-change audit line says REASON.
+pw_expect() {
+    local name=$1 code=$2 reason=$3 want why=() outcome=refused
+    shift 3
+    [ "$code" != PAM_SUCCESS ] || outcome=changed
+    grep -aqx "chauthtok: $code" <<<"$out" || why+=("chauthtok: wanted $code")
+    [ "$(printf '%s' "$audit" | grep -c .)" -eq 1 ] || why+=("wanted one audit line")
+    contains "$audit" "outcome=$outcome purpose=pin-change reason=$reason " || why+=("audit: wanted $outcome $reason")
+    for want in "$@"; do
+        case $want in
+            !*) ! starts "${want#!}" || why+=("unwanted: a line starting ${want#!}") ;;
+            ^*) starts "${want#^}" || why+=("missing: a line starting ${want#^}") ;;
+            *) grep -aqxF -- "$want" <<<"$out" || why+=("missing: $want") ;;
+        esac
+    done
+    if [ ${#why[@]} -eq 0 ]; then
+        ok "$name"
+    else
+        not_ok "$name"
+        { printf 'why: %s\n' "${why[@]}"; printf '%s\n' "$out"; printf 'audit: %s\n' "$audit"; \
+          printf '%s\n' "$err" | grep -v PWRAP_DEBUG | head -20; } | diag
+    fi
+}
+NEW_PIN=654321
+pw_svc chpin-bob "pkcs11:token=bob"
+login chpin-bob -a "$PIN" -a "$NEW_PIN" -a "$NEW_PIN" alice chauthtok
+pw_expect "passwd as alice with only bob's badge: refused (PAM_PERM_DENIED) before any PIN is asked" \
+    PAM_PERM_DENIED map_other_user '!prompt' "error: This badge cannot change your PIN: the certificate does not map to the requested user."
+login chpin-bob -a "$PIN" bob authenticate
+expect "... and bob's badge still takes bob's old PIN" PAM_SUCCESS ok
+pw_svc chpin-revoked "pkcs11:token=hostile;object=revoked"
+login chpin-revoked -a "$PIN" -a "$NEW_PIN" -a "$NEW_PIN" alice chauthtok
+pw_expect "passwd as alice with a revoked badge: refused (cert_revoked) before any PIN is asked" \
+    PAM_PERM_DENIED cert_revoked '!prompt'
+login chpin-revoked -a "$PIN" -a "$NEW_PIN" -a "$NEW_PIN" "" chauthtok
+pw_expect "passwd without a user: refused before any PIN is asked" PAM_USER_UNKNOWN map_unknown_account '!prompt'
+pw_svc chpin-any ""
+login chpin-any -a "$PIN" -a "$NEW_PIN" -a "$NEW_PIN" alice chauthtok
+pw_expect "passwd as alice with her badge, bob's and a hostile one present: only hers is eligible, PIN changed" \
+    PAM_SUCCESS ok "prompt_echo_off: Current PIN for alice-ec256: " '!prompt_echo_on' "info: The badge PIN is changed."
+check "... and the audit line names alice's certificate" contains "$audit" "cert_sha256=$SHA "
+pw_svc chpin-alice "pkcs11:token=alice-ec256"
+login chpin-alice -a "$NEW_PIN" alice authenticate
+expect "... and alice's badge now takes her new PIN" PAM_SUCCESS ok
+login chpin-alice -a "$NEW_PIN" -a "$PIN" -a "$PIN" alice chauthtok
+pw_expect "passwd as alice with her badge: the PIN changed back" PAM_SUCCESS ok "info: The badge PIN is changed."
+# A locked PIN (faultp11's counter at 3): the badge is still checked first,
+# then the PUK unblocks it (C_Login as SO, which no read-only session of the
+# examination may block).
+MOD=$FAULTP11_MODULE pw_svc chpin-locked "pkcs11:token=alice-ec256"
+printf '%s 3\n' "$serial_ec256" >"$TMP/locked.state"
+FAULTP11_FAULTS=pin_counter FAULTP11_STATE=$TMP/locked.state \
+    login chpin-locked -a "$SO_PIN" -a "$PIN" -a "$PIN" alice chauthtok
+pw_expect "passwd as alice with her badge's PIN locked: the PUK unblocks it and sets the new PIN" PAM_SUCCESS ok \
+    "info: The PIN of alice-ec256 is locked: unblock it with its PUK." "prompt_echo_off: PUK for alice-ec256: " \
+    "info: The badge PIN is unblocked and set."
+FAULTP11_FAULTS=pin_counter FAULTP11_STATE=$TMP/locked.state \
+    login chpin-bob -a "$SO_PIN" -a "$PIN" -a "$PIN" alice chauthtok
+pw_expect "passwd as alice with bob's badge: no PUK asked either" PAM_PERM_DENIED map_other_user '!prompt'
+SOFTHSM2_CONF=$TMP/hsm-all/softhsm2.conf
 
 # ------------------------------------------------------------ sweeps
 bad=

@@ -177,6 +177,29 @@ OPENSSL_CONF=$TMP/openssl.cnf CARDGATE_CONF=$TMP/absent.conf PKCS11SPY=$SOFTHSM2
 passed "provider loaded from an openssl.cnf section (OPENSSL_CONF)"
 check "the section's config = wins over CARDGATE_CONF" test -s "$TMP/spy2.log"
 
+# --- CARDGATE_CONF in a set-uid program (AT_SECURE) -------------------------
+# The provider reads CARDGATE_CONF with secure_getenv: a set-uid openssl run by
+# another user ignores it (its caller chose the environment), while the same
+# openssl without the set-uid bit reads it. Skipped where that cannot be set up
+# (not really root, a nosuid TMPDIR, the sanitizer build's LD_PRELOAD).
+store_as_nobody() {
+    CARDGATE_CONF=$TMP/absent.conf timeout -k 5 30 setpriv --reuid=65534 --regid=65534 --clear-groups \
+        "$1" storeutl -provider-path "$MODDIR" -provider default -provider cardgate -certs "$(cert alice-ec256)" 2>&1
+}
+if [ -z "${LD_PRELOAD:-}" ] && ! findmnt -no OPTIONS -T "$TMP" | grep -qw nosuid &&
+    setpriv --reuid=65534 --regid=65534 --clear-groups true 2>/dev/null; then
+    mkdir -p "$TMP/suid"
+    chmod 711 "$TMP" "$TMP/suid"
+    cp "$(command -v openssl)" "$TMP/suid/openssl"
+    chmod 4755 "$TMP/suid/openssl"
+    suid_out=$(store_as_nobody "$TMP/suid/openssl")
+    plain_out=$(store_as_nobody "$(command -v openssl)")
+    check "a set-uid openssl run by another user ignores CARDGATE_CONF (secure_getenv)" \
+        bash -c '[[ $1 == *cardgate:* && $1 != *absent.conf* ]]' _ "$suid_out"
+    [[ $suid_out != *absent.conf* ]] || printf '%s\n' "$suid_out" | head -5 | diag
+    check "... while the same openssl without the set-uid bit reads it" contains "$plain_out" "$TMP/absent.conf"
+fi
+
 # --- hostile ---------------------------------------------------------------
 server ec256
 client -tls1_3 "${PROVIDER[@]}" -key "$(key alice-ec256 "$WRONG_PIN")" -cert "$(cert alice-ec256)"

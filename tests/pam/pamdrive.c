@@ -5,7 +5,9 @@
  *   pamdrive [-a ANSWER]... [-f FILE] SERVICE USER OP...
  *
  * USER "" starts PAM without a user. OP is one of authenticate, setcred,
- * acct_mgmt, open_session, close_session, chauthtok. Each prompt (echo on or
+ * acct_mgmt, open_session, close_session, chauthtok, or set_user=NAME
+ * (pam_set_item(PAM_USER), as an application may between two operations;
+ * reported as "set_user: CODE"). Each prompt (echo on or
  * off) takes the next answer: the -a answers in order, then the lines of FILE.
  * The answer "@cancel", or no answer left, makes the conversation fail
  * (PAM_CONV_ERR), as a person pressing Ctrl-D would.
@@ -116,6 +118,7 @@ static int run_op(pam_handle_t* pamh, const char* op, int* rc) {
     else if (strcmp(op, "open_session") == 0) *rc = pam_open_session(pamh, 0);
     else if (strcmp(op, "close_session") == 0) *rc = pam_close_session(pamh, 0);
     else if (strcmp(op, "chauthtok") == 0) *rc = pam_chauthtok(pamh, 0);
+    else if (strncmp(op, "set_user=", 9) == 0) *rc = pam_set_item(pamh, PAM_USER, op + 9);
     else return -1;
     return 0;
 }
@@ -179,7 +182,7 @@ int main(int argc, char** argv) {
             pam_end(pamh, PAM_ABORT);
             return 2;
         }
-        printf("%s: %s\n", argv[i], code_name(op_rc));
+        printf("%s: %s\n", strncmp(argv[i], "set_user=", 9) == 0 ? "set_user" : argv[i], code_name(op_rc));
         if (strcmp(argv[i], "authenticate") == 0) {
             const void* u = NULL;
             if (pam_get_item(pamh, PAM_USER, &u) == PAM_SUCCESS && u) print_text("PAM_USER", u);

@@ -492,6 +492,20 @@ BOOST_AUTO_TEST_CASE(escaped_and_multivalued_issuers_are_accepted) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(login_pin_pattern_is_an_optional_ecmascript_regex) {
+    auto none = parse(minimal);
+    BOOST_REQUIRE_MESSAGE(none.ok(), why(none));
+    BOOST_TEST(!none->login.pin_pattern.has_value());
+    auto r = parse(minimal + "[login]\npin_pattern = '[0-9]{6,8}'\n");
+    BOOST_REQUIRE_MESSAGE(r.ok(), why(r));
+    BOOST_TEST(r->login.pin_pattern.value_or("") == "[0-9]{6,8}");
+    expect(minimal + "[login]\npin_pattern = '(unclosed'\n", Code::config_value, "5:15", "login.pin_pattern",
+           "not a valid ECMAScript regular expression");
+    expect(minimal + "[login]\npin_pattern = ''\n", Code::config_value, "5:15", "login.pin_pattern",
+           "leave the key out");
+    expect(minimal + "[login]\npin_pattern = 6\n", Code::config_type, "5:15", "login.pin_pattern");
+}
+
 BOOST_AUTO_TEST_CASE(subject_regex_that_does_not_compile_is_refused) {
     for (const char* bad : {"(unclosed", "[a-", "a{2,1}", "*x", "\\"}) {
         BOOST_TEST_INFO(bad);

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "src/error.hpp"
+#include "src/pin.hpp"
 #include "src/result.hpp"
 #include "src/secret.hpp"
 
@@ -54,6 +55,32 @@ BOOST_AUTO_TEST_CASE(exit_codes_follow_the_spec) {
     BOOST_TEST(exit_code(Code::p11_timeout) == 3);
     BOOST_TEST(exit_code(Code::p11_pin_incorrect) == 3);
     BOOST_TEST(exit_code(Code::internal) == 4);
+}
+
+BOOST_AUTO_TEST_CASE(admin_only_is_a_refusal_exit_1) {
+    BOOST_TEST(exit_code(Code::admin_only) == 1);
+    BOOST_TEST(name(Code::admin_only) == "admin_only");
+}
+
+// try_first_pass (pam_cardgate(8)): only a plausible PIN may cost a PIN try.
+BOOST_AUTO_TEST_CASE(stacked_password_is_a_plausible_pin_only_when_digits_by_default) {
+    BOOST_TEST(plausible_pin(SecretBuffer::from("123456"), std::nullopt));
+    BOOST_TEST(plausible_pin(SecretBuffer::from("0"), std::nullopt));
+    BOOST_TEST(!plausible_pin(SecretBuffer::from("correct horse battery"), std::nullopt));
+    BOOST_TEST(!plausible_pin(SecretBuffer::from("12345a"), std::nullopt));
+    BOOST_TEST(!plausible_pin(SecretBuffer::from("123 456"), std::nullopt));
+    BOOST_TEST(!plausible_pin(SecretBuffer::from("\xd9\xa1\xd9\xa2\xd9\xa3\xd9\xa4"), std::nullopt));  // Arabic-Indic digits
+    BOOST_TEST(!plausible_pin(SecretBuffer(), std::nullopt));
+}
+
+BOOST_AUTO_TEST_CASE(pin_pattern_must_match_the_whole_stacked_password) {
+    const std::optional<std::string> eight = "[0-9]{8}";
+    BOOST_TEST(plausible_pin(SecretBuffer::from("12345678"), eight));
+    BOOST_TEST(!plausible_pin(SecretBuffer::from("123456"), eight));
+    BOOST_TEST(!plausible_pin(SecretBuffer::from("123456789"), eight));  // contains a match, is not one
+    const std::optional<std::string> alnum = "[0-9A-Za-z]{4,16}";
+    BOOST_TEST(plausible_pin(SecretBuffer::from("Ab12cd"), alnum));
+    BOOST_TEST(!plausible_pin(SecretBuffer::from("correct horse"), alnum));
 }
 
 BOOST_AUTO_TEST_CASE(error_message_names_code_and_detail) {

@@ -428,6 +428,18 @@ BOOST_AUTO_TEST_CASE(user_given_that_is_not_a_candidate_is_other_user) {
     BOOST_TEST(r.detail.find("alice") != std::string::npos);
 }
 
+// The user asked for may be what a person typed where a PIN was expected
+// (the PAM user-name question): the detail goes to syslog and never repeats it.
+BOOST_AUTO_TEST_CASE(user_given_that_is_not_a_candidate_is_not_repeated_in_the_detail) {
+    Setup s;
+    s.add(rule("{subject.uid}")).add(rule("{subject.ou}"));
+    auto r = s.map(badge("alice", "bob").build(), "987654-secret"sv);
+    expect_refused(r, Code::map_other_user);
+    BOOST_TEST(r.detail.find("987654") == std::string::npos, r.detail);
+    BOOST_TEST(r.detail.find("not among the candidates") != std::string::npos, r.detail);
+    for (const auto& step : r.steps) BOOST_TEST(step.detail.find("987654") == std::string::npos, step.detail);
+}
+
 BOOST_AUTO_TEST_CASE(user_given_with_no_candidates_is_unmapped) {
     Setup s;
     s.add(rule("{san.upn}"));

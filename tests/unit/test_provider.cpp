@@ -622,6 +622,28 @@ BOOST_AUTO_TEST_CASE(uri_naming_several_objects_is_p11_ambiguous) {
     BOOST_TEST(ctx.load_certificate("pkcs11:token=two-certs;type=cert").code() == Code::p11_ambiguous);
 }
 
+// token.module is code loaded into whatever application uses the provider:
+// the login path's trusted-file check applies (src/files.hpp), so a module
+// someone else could replace is never loaded.
+BOOST_AUTO_TEST_CASE(world_writable_token_module_is_refused_as_config_file) {
+    Card card;
+    const fs::path copy = card.dir / "writable-module.so";
+    fs::copy_file(env("SOFTHSM2_MODULE"), copy);
+    fs::permissions(copy, fs::perms::all & ~(fs::perms::owner_exec | fs::perms::group_exec | fs::perms::others_exec));
+    std::ifstream in(card.conf());
+    std::stringstream rewritten;
+    std::string line;
+    while (std::getline(in, line))
+        rewritten << (line.rfind("module = ", 0) == 0 ? "module = \"" + copy.string() + "\"" : line) << "\n";
+    in.close();
+    std::ofstream(card.conf()) << rewritten.str();
+    auto ctx = context(card);
+    auto cert = ctx.load_certificate(cert_uri("alice-ec256"));
+    BOOST_TEST_REQUIRE(!cert.ok());
+    BOOST_TEST(cert.code() == Code::config_file);
+    BOOST_TEST(cert.error().detail().find("token.module") != std::string::npos, cert.error().message());
+}
+
 BOOST_AUTO_TEST_CASE(pss_parameters_the_card_cannot_do_are_refused) {
     Card card;
     auto ctx = context(card);

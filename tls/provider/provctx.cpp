@@ -15,6 +15,7 @@
 #include <cstdlib>
 
 #include "src/config.hpp"
+#include "src/files.hpp"
 
 namespace cardgate::tls::prov {
 
@@ -94,7 +95,12 @@ void ProvCtx::resolve_config() {
             return;
         }
     }
-    const char* env = std::getenv("CARDGATE_CONF");
+    // secure_getenv: in a set-uid or set-gid program (AT_SECURE) the caller's
+    // environment is not the program's to trust; the caller could otherwise
+    // name a config whose token.module is their own code, loaded with the
+    // program's privileges. There the openssl.cnf parameter or the default
+    // path decide.
+    const char* env = secure_getenv("CARDGATE_CONF");
     config_path_ = env != nullptr && *env != '\0' ? env : default_config_path;
 }
 
@@ -110,6 +116,12 @@ Result<std::shared_ptr<p11::Module>> ProvCtx::module() {
     // into the cache directory of whatever application loaded it.
     auto cfg = Config::load(config_path_, std::nullopt);
     if (!cfg.ok()) return std::move(cfg).error();
+    // The module is code run inside whatever application loaded the provider:
+    // the same trusted-file check as the login path (src/login.cpp
+    // open_module): owned by root or the effective user, nobody else can
+    // write it or a directory above it.
+    if (auto trusted = check_trusted_file(cfg->token.module); !trusted.ok())
+        return Error(trusted.code(), "token.module: " + trusted.error().detail());
     auto m = p11::Module::load(cfg->token.module, cfg->token.timeout);
     if (!m.ok()) return std::move(m).error();
     module_ = *m;
