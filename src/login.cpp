@@ -220,7 +220,9 @@ LoginOutcome run_login(const Config& config, const LoginRequest& req, Person& pe
     // 2. Every certificate, validated and mapped before any PIN is asked.
     auto examined = examine(module, filter, *tokens, config, validator, *mapper, req.user, person, clock);
     if (!examined) return refused(out, examined.error());
-    auto& [sessions, found] = *examined;
+    // Named, not a structured binding: clang (the fuzz build) cannot capture one in a lambda.
+    auto& sessions = examined->sessions;
+    auto& found = examined->found;
     if (found.empty()) {
         out.no_badge = true;
         return refused(out, Code::p11_no_object, "the badge holds no certificate");
