@@ -34,6 +34,7 @@ if [ -z "$VIA_PY" ]; then
 fi
 
 PIDS=()
+CLIENTS=()
 cleanup() {
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
     wait 2>/dev/null
@@ -167,6 +168,7 @@ start_client() {
     : >"$2"
     "$TUNNEL" --config "$1" --foreground client >>"$2" 2>&1 &
     PIDS+=($!)
+    CLIENTS+=($!)
     local i
     for i in $(seq 150); do
         grep -q 'listening' "$2" && return 0
@@ -349,6 +351,15 @@ C7=$(client_conf norev 127.0.0.1:19505 19601 'check_revocation = false')
 start_client "$C7" "$TMP/norev.log"
 served "revocation: check_revocation = false for this client skips it (the same server is used)" "$TMP/norev.log" 0 19505
 
+# ------------------------------------------------------------- stop
+stopped=0
+for p in "${CLIENTS[@]}"; do
+    kill -TERM "$p" 2>/dev/null || continue
+    wait "$p" && stopped=$((stopped + 1))
+done
+check "SIGTERM stops every client tunnel with exit 0 ($stopped of ${#CLIENTS[@]})" test "$stopped" -eq "${#CLIENTS[@]}"
+check "stopping removes the UNIX socket" test ! -e "$SOCK"
+check "no sanitizer report in the client tunnels' logs" test -z "$(grep -lE 'Sanitizer|runtime error' "$TMP"/*.log)"
 check "no audit line carries a PIN or key" test -z "$(grep -ihE 'PRIVATE KEY|pin=|123456' "$TMP"/*.log)"
 
 done_testing
