@@ -10,7 +10,8 @@
 #   UNIX socket   0600 in a 0700 directory, and SO_PEERCRED on its own
 #   config        a non-loopback listen address is an error at its line
 #   revocation    a server whose certificate a CRL in trust.crls revokes is
-#                 refused by the client, before it sends the badge's certificate
+#                 refused by the client, before it sends the badge's certificate;
+#                 an unknown status follows trust.on_unknown
 . "${CARDGATE_SRCDIR:-.}/tests/integration/netns.sh"
 
 . "${CARDGATE_SRCDIR:-.}/tests/integration/tap.sh"
@@ -350,6 +351,27 @@ fi
 C7=$(client_conf norev 127.0.0.1:19505 19601 'check_revocation = false')
 start_client "$C7" "$TMP/norev.log"
 served "revocation: check_revocation = false for this client skips it (the same server is used)" "$TMP/norev.log" 0 19505
+
+# No CRL of the issuing CA: the server certificate's status is unknown, and
+# trust.on_unknown decides.
+C8=$(client_conf unknown 127.0.0.1:19506 19600)
+sed -i "s|^crls = .*|crls = [\"$FIX/pki/root.crl\"]|" "$C8"
+start_client "$C8" "$TMP/unknown.log"
+mark "$TMP/unknown.log"
+before=$(handshakes 19600)
+via 0 19506
+line=$(audit_line "$TMP/unknown.log")
+sleep 0.3
+if [ -z "$out" ] && contains "$line" 'outcome=denied' && contains "$line" 'reason=cert_revocation_unknown' &&
+    [ "$(handshakes 19600)" -eq "$before" ]; then
+    ok "revocation: the server certificate's status unknown (no CRL of its issuer), on_unknown = deny: refused (audit cert_revocation_unknown)"
+else
+    not_ok "revocation: unknown status, on_unknown = deny"; { echo "out: $out"; echo "audit: $line"; } | diag
+fi
+C9=$(client_conf unknownok 127.0.0.1:19507 19600)
+sed -i -e "s|^crls = .*|crls = [\"$FIX/pki/root.crl\"]|" -e 's|^revocation = "crl"|revocation = "crl"\non_unknown = "allow"|' "$C9"
+start_client "$C9" "$TMP/unknownok.log"
+served "revocation: the same unknown status with on_unknown = allow is carried" "$TMP/unknownok.log" 0 19507
 
 # ------------------------------------------------------------- stop
 stopped=0
