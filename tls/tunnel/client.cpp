@@ -309,11 +309,11 @@ private:
     Tunnel& t_;
     Local::socket local_;
     const LocalPeer peer_;
+    ServerVerdict server_;  // before tls_: outlives the SSL that points to it
     asio::ssl::stream<tcp::socket> tls_;
     asio::steady_timer timer_;
     std::chrono::milliseconds timeout_;
     bool foreground_;
-    ServerVerdict server_;
     bool established_ = false, closed_ = false;
     std::array<char, 16384> a_{}, b_{};
 };
