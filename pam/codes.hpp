@@ -52,6 +52,7 @@ inline int pam_code(Code c, bool no_badge) noexcept {
     case Code::tls_service_denied:
     case Code::tls_limit:
     case Code::tls_backend: return PAM_SERVICE_ERR;  // never produced by a login
+    case Code::tls_client_not_owner: return PAM_SERVICE_ERR;  // never produced by a login
     case Code::p11_pin_incorrect:
     case Code::p11_pin_invalid:
     case Code::p11_pin_expired:

@@ -247,6 +247,9 @@ private:
     Result<TlsClient> tls_client(const toml::table& t, std::string_view prefix) const;
     Result<std::optional<TlsEndpoint>> endpoint(const toml::table& t, std::string_view prefix, std::string_view key,
                                                 bool host_optional) const;
+    Status client_listen(const toml::table& t, std::string_view prefix, TlsClient& out) const;
+    Result<std::optional<std::vector<std::uint32_t>>> uid_list(const toml::table& t, std::string_view prefix,
+                                                               std::string_view key) const;
     Result<std::optional<unsigned>> count(const toml::table& t, std::string_view prefix, std::string_view key,
                                           unsigned max) const;
     Result<std::string> entry_name(const toml::table& t, std::string_view prefix) const;
@@ -714,6 +717,66 @@ Result<std::optional<TlsEndpoint>> Parser::endpoint(const toml::table& t, std::s
     return std::optional<TlsEndpoint>{std::move(*e)};
 }
 
+// 127.0.0.0/8 or ::1: what only this host can connect to.
+bool is_loopback(const std::string& host) {
+    in_addr a4{};
+    if (inet_pton(AF_INET, host.c_str(), &a4) == 1) return (ntohl(a4.s_addr) >> 24) == 127;
+    in6_addr a6{};
+    return inet_pton(AF_INET6, host.c_str(), &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+}
+
+// A client tunnel presents the badge to whoever connects to its plain side,
+// so that side is offered on this host only: a loopback address, whose peer
+// the tunnel identifies through the kernel's socket table, or a UNIX socket
+// (peer_uid.hpp). A wildcard or an interface address would lend the badge to
+// the network.
+Status Parser::client_listen(const toml::table& t, std::string_view prefix, TlsClient& out) const {
+    const std::string key = dotted(prefix, "listen");
+    auto s = CG_TRY(string(t, prefix, "listen"));
+    if (!s)
+        return fail(Code::config_missing, t.source(), key,
+                    "required: the loopback port or UNIX socket to accept plain connections on, e.g. "
+                    "\"127.0.0.1:9443\" or \"unix:/run/user/1000/cardgate/wiki.sock\"");
+    if (s->value.rfind("unix:", 0) == 0) {
+        const std::string path = s->value.substr(5);
+        // sun_path holds 108 bytes with the terminating NUL; no abstract
+        // sockets (they have no file mode to protect them).
+        if (path.empty() || path.front() != '/' || path.back() == '/' || path.size() >= 108 ||
+            path.find('\0') != std::string::npos)
+            return fail(Code::config_value, *s->node, key,
+                        quote(s->value) + " is not a UNIX socket path: use \"unix:/ABSOLUTE/PATH\" (at most 107 bytes)");
+        out.listen.text = s->value;
+        out.listen_unix = path;
+        return {};
+    }
+    auto e = CG_TRY(endpoint(t, prefix, "listen", true));
+    if (!is_loopback(e->host))
+        return fail(Code::config_value, *s->node, key,
+                    quote(s->value) + " is not a loopback address: a client tunnel lends the badge to whoever "
+                    "connects, so it listens on 127.0.0.0/8, [::1] or a \"unix:/PATH\" socket only");
+    out.listen = std::move(*e);
+    return {};
+}
+
+// uids as integers (no name lookups while parsing); 4294967295 is (uid_t)-1.
+Result<std::optional<std::vector<std::uint32_t>>> Parser::uid_list(const toml::table& t, std::string_view prefix,
+                                                                   std::string_view key) const {
+    using Out = std::optional<std::vector<std::uint32_t>>;
+    const toml::node* n = t.get(key);
+    if (!n) return Out{};
+    const std::string name = dotted(prefix, key);
+    if (!n->is_array()) return wrong_type(*n, name, "an array of uids (integers), e.g. [1001]");
+    std::vector<std::uint32_t> out;
+    for (const toml::node& el : *n->as_array()) {
+        if (!el.is_integer()) return wrong_type(el, name, "an array of uids (integers)");
+        const auto v = el.as_integer()->get();
+        if (v < 0 || v >= 4294967295LL)
+            return fail(Code::config_value, el, name, std::to_string(v) + " is not a uid (0 to 4294967294)");
+        out.push_back(static_cast<std::uint32_t>(v));
+    }
+    return Out{std::move(out)};
+}
+
 Result<std::optional<unsigned>> Parser::count(const toml::table& t, std::string_view prefix, std::string_view key,
                                               unsigned max) const {
     const toml::node* n = t.get(key);
@@ -787,15 +850,14 @@ Result<TlsService> Parser::tls_service(const toml::table& t, std::string_view pr
 }
 
 Result<TlsClient> Parser::tls_client(const toml::table& t, std::string_view prefix) const {
-    CG_TRY_VOID(only_keys(t, prefix, {"name", "listen", "connect", "server_name", "certificate", "key"}));
+    CG_TRY_VOID(only_keys(t, prefix, {"name", "listen", "connect", "server_name", "certificate", "key", "allow_uids",
+                                      "check_revocation"}));
     TlsClient c;
     c.line = static_cast<int>(t.source().begin.line);
     c.name = CG_TRY(entry_name(t, prefix));
-    auto listen = CG_TRY(endpoint(t, prefix, "listen", true));
-    if (!listen)
-        return fail(Code::config_missing, t.source(), dotted(prefix, "listen"),
-                    "required: the local port to accept plain TCP on, e.g. \"127.0.0.1:9443\"");
-    c.listen = std::move(*listen);
+    CG_TRY_VOID(client_listen(t, prefix, c));
+    if (auto uids = CG_TRY(uid_list(t, prefix, "allow_uids"))) c.allow_uids = std::move(*uids);
+    if (auto b = CG_TRY(boolean(t, prefix, "check_revocation"))) c.check_revocation = *b;
     auto connect = CG_TRY(endpoint(t, prefix, "connect", false));
     if (!connect)
         return fail(Code::config_missing, t.source(), dotted(prefix, "connect"),

@@ -132,7 +132,18 @@ struct TlsService {
 
 struct TlsClient {
     std::string name;
-    TlsEndpoint listen;                      // default 127.0.0.1; the port is required
+    // Where the plain side is offered, to the owner only: a loopback address
+    // (127.0.0.0/8 or ::1; default 127.0.0.1, the port is required), or
+    // `listen_unix` when written "unix:/ABSOLUTE/PATH" (then `listen` holds
+    // only the text as written). Anything else is a config error: the badge
+    // must not be offered to the network.
+    TlsEndpoint listen;
+    std::optional<std::string> listen_unix;  // absolute path of the socket, < 108 bytes
+    // Who may use the tunnel besides the uid it runs as (peer_uid.hpp).
+    std::vector<std::uint32_t> allow_uids;
+    // The server certificate's revocation is checked as trust.revocation and
+    // trust.on_unknown say; false skips that for this client alone.
+    bool check_revocation = true;
     TlsEndpoint connect;
     std::string server_name;                 // DNS name or IP literal the server certificate must carry
     std::optional<std::string> certificate;  // pkcs11: URI or absolute path; default: the one token.uri selects

@@ -47,6 +47,7 @@ std::string_view name(Code c) noexcept {
     case Code::tls_service_denied: return "tls_service_denied";
     case Code::tls_limit: return "tls_limit";
     case Code::tls_backend: return "tls_backend";
+    case Code::tls_client_not_owner: return "tls_client_not_owner";
     case Code::p11_load: return "p11_load";
     case Code::p11_init: return "p11_init";
     case Code::p11_no_token: return "p11_no_token";
@@ -112,6 +113,7 @@ std::string_view describe(Code c) noexcept {
     case Code::tls_service_denied: return "this person is not allowed to use this service";
     case Code::tls_limit: return "refused by a connection limit";
     case Code::tls_backend: return "the service's backend could not be reached";
+    case Code::tls_client_not_owner: return "the local connection does not come from the client tunnel's owner";
     case Code::p11_load: return "PKCS#11 module cannot be loaded";
     case Code::p11_init: return "PKCS#11 module failed to initialise";
     case Code::p11_no_token: return "no matching token present";
@@ -177,6 +179,7 @@ Category category(Code c) noexcept {
     case Code::tls_service_denied: return Category::denied;
     case Code::tls_limit: return Category::denied;
     case Code::tls_backend: return Category::internal;
+    case Code::tls_client_not_owner: return Category::denied;
     case Code::p11_load: return Category::token;
     case Code::p11_init: return Category::token;
     case Code::p11_no_token: return Category::token;

@@ -65,6 +65,7 @@ enum class Code {
     tls_service_denied,    // mapped, but not allowed for this [[tls.service]]
     tls_limit,             // refused by a limit (handshakes in flight, handshake or idle timeout)
     tls_backend,           // the backend could not be reached
+    tls_client_not_owner,  // a client tunnel's local peer is not its owner (or its uid cannot be established)
 
     // --- token and reader (exit 3) ---
     p11_load,              // module cannot be loaded / C_GetFunctionList missing

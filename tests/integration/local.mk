@@ -12,6 +12,7 @@ INTEGRATION_TESTS = \
 	tests/integration/pin.sh \
 	tests/integration/revocation.sh \
 	tests/integration/provider.sh \
-	tests/integration/tunnel.sh
+	tests/integration/tunnel.sh \
+	tests/integration/tunnel-client.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/tap.sh tests/integration/netns.sh

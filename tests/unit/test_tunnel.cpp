@@ -188,6 +188,68 @@ BOOST_AUTO_TEST_CASE(client_key_refuses_pin_value_and_bad_uris) {
                  Code::config_value, "8:15", "not a DNS name");
 }
 
+// A client tunnel's plain side: [[tls.client]] on line 4, listen on line 6.
+std::string client_with(const std::string& listen, const std::string& more = "") {
+    return base + "[[tls.client]]\nname = \"c\"\nlisten = \"" + listen +
+           "\"\nconnect = \"127.0.0.1:8443\"\nserver_name = \"localhost\"\n" + more;
+}
+
+BOOST_AUTO_TEST_CASE(client_listen_on_a_non_loopback_address_is_refused) {
+    // The badge would be lent to the network: a config error at the line.
+    for (const char* l : {"0.0.0.0:9443", "[::]:9443", "192.0.2.1:9443", "10.0.0.1:9443", "128.0.0.1:9443",
+                          "[::ffff:127.0.0.1]:9443", "[fe80::1]:9443", "[::2]:9443"})
+        expect_error(client_with(l), Code::config_value, "6:10", "is not a loopback address");
+}
+
+BOOST_AUTO_TEST_CASE(client_listen_on_loopback_parses) {
+    for (const char* l : {"127.0.0.1:9443", "127.1.2.3:9443", "[::1]:9443", "9443", ":9443"}) {
+        auto r = parse(client_with(l));
+        BOOST_TEST_INFO(l << ": " << (r.ok() ? std::string() : r.error().message()));
+        BOOST_REQUIRE(r.ok());
+        BOOST_TEST(!r->tls.clients[0].listen_unix.has_value());
+        BOOST_TEST(r->tls.clients[0].listen.port == 9443);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(client_listen_on_a_unix_socket_parses) {
+    auto r = parse(client_with("unix:/run/user/1000/cardgate/wiki.sock"));
+    BOOST_REQUIRE(r.ok());
+    BOOST_REQUIRE(r->tls.clients[0].listen_unix.has_value());
+    BOOST_TEST(*r->tls.clients[0].listen_unix == "/run/user/1000/cardgate/wiki.sock");
+    BOOST_TEST(r->tls.clients[0].listen.text == "unix:/run/user/1000/cardgate/wiki.sock");
+}
+
+BOOST_AUTO_TEST_CASE(client_unix_socket_path_must_be_absolute_and_fit) {
+    for (const std::string& l : {std::string("unix:"), std::string("unix:run/x.sock"), std::string("unix:@abstract"),
+                                std::string("unix:/run/dir/"), "unix:/" + std::string(107, 'a')})
+        expect_error(client_with(l), Code::config_value, "6:10", "is not a UNIX socket path");
+}
+
+BOOST_AUTO_TEST_CASE(client_allow_uids_and_check_revocation_parse) {
+    auto r = parse(client_with("127.0.0.1:9443", "allow_uids = [1001, 0, 4294967294]\ncheck_revocation = false\n"));
+    BOOST_TEST_INFO((r.ok() ? std::string() : r.error().message()));
+    BOOST_REQUIRE(r.ok());
+    BOOST_TEST((r->tls.clients[0].allow_uids == std::vector<std::uint32_t>{1001, 0, 4294967294u}));
+    BOOST_TEST(!r->tls.clients[0].check_revocation);
+    auto d = parse(client_with("127.0.0.1:9443"));
+    BOOST_REQUIRE(d.ok());
+    BOOST_TEST(d->tls.clients[0].allow_uids.empty());  // the owner alone
+    BOOST_TEST(d->tls.clients[0].check_revocation);    // on by default
+}
+
+BOOST_AUTO_TEST_CASE(client_allow_uids_refuses_names_negatives_and_minus_one) {
+    expect_error(client_with("9443", "allow_uids = [\"alice\"]\n"), Code::config_type, "9:15", "array of uids");
+    expect_error(client_with("9443", "allow_uids = 1001\n"), Code::config_type, "9:14", "array of uids");
+    expect_error(client_with("9443", "allow_uids = [-1]\n"), Code::config_value, "9:15", "is not a uid");
+    expect_error(client_with("9443", "allow_uids = [4294967295]\n"), Code::config_value, "9:15", "is not a uid");
+    expect_error(client_with("9443", "check_revocation = \"no\"\n"), Code::config_type, "9:20", "true or false");
+}
+
+BOOST_AUTO_TEST_CASE(tls_client_not_owner_is_in_the_catalogue) {
+    BOOST_TEST(name(Code::tls_client_not_owner) == "tls_client_not_owner");
+    BOOST_TEST(exit_code(Code::tls_client_not_owner) == 1);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 // ------------------------------------------------------------------ PROXY v2
