@@ -411,6 +411,8 @@ constexpr std::uint8_t oid_idp[] = {0x55, 0x1D, 0x1C};
 constexpr std::uint8_t oid_certificate_issuer[] = {0x55, 0x1D, 0x1D};
 constexpr std::uint8_t oid_aki[] = {0x55, 0x1D, 0x23};
 
+constexpr std::size_t max_extensions = 64;
+
 struct Extension {
     Bytes oid;
     bool critical = false;
@@ -425,6 +427,11 @@ Status read_extensions(DerReader& r, std::string_view what, std::vector<Extensio
     out.clear();
     if (list.empty()) return refuse("CRL DER: " + std::string(what) + ": empty");
     while (!list.empty()) {
+        // The duplicate check below is quadratic: a CRL or an entry carries a
+        // handful of extensions, never hundreds.
+        if (out.size() == max_extensions)
+            return refuse("CRL DER: " + std::string(what) + ": more than " + std::to_string(max_extensions) +
+                          " extensions");
         DerReader e = list.inside(CG_TRY(list.expect(tag_sequence, "Extension")));
         Extension x;
         x.oid = CG_TRY(read_oid(e, "extnID"));
@@ -982,28 +989,54 @@ void read_scope_extensions(DerReader& t, const std::uint8_t* base, CrlScope& s) 
             read_idp_scope(x, base, s);
         }
     }
+    // Both flags set is no scope RFC 5280 allows: it narrows nothing.
+    if (s.only_user_certs && s.only_ca_certs) s.only_user_certs = s.only_ca_certs = false;
 }
 
 // Whether `issuer` signed tbs: verified, failed (not its CRL), or
 // unverifiable (an algorithm or key cardgate does not accept).
-CrlScope::Signature scope_signature(Bytes tbs, const Tlv& sig_alg, Bytes sig_bits, Bytes issuer_name, X509* issuer) {
+// Only a signature that cardgate could check, with a key that fits its
+// algorithm, and that is simply weak or of an algorithm it does not accept,
+// is "unverifiable"; a malformed signature or an algorithm that does not fit
+// the issuer's key cannot be the issuer's: "failed".
+CrlScope::Signature scope_signature(Bytes tbs, const Tlv& sig_alg, Bytes sig_bits, X509* issuer) {
     const X509_NAME* subject = X509_get_subject_name(issuer);  // borrowed from issuer
-    unsigned char* der = nullptr;
-    const int n = i2d_X509_NAME(subject, &der);  // allocates der: freed below
-    const bool same = n > 0 && equal(issuer_name, Bytes(der, static_cast<std::size_t>(n)));
-    OPENSSL_free(der);
-    if (!same) return CrlScope::Signature::failed;
-    auto alg = parse_sig_alg(sig_alg, sig_alg.whole.data());
-    EVP_PKEY* key = X509_get0_pubkey(issuer);  // borrowed from issuer
-    if (!alg || !key || sig_bits.size() < 2 || sig_bits[0] != 0) {
+    EVP_PKEY* key = X509_get0_pubkey(issuer);                  // borrowed from issuer
+    if (!key || sig_bits.size() < 2 || sig_bits[0] != 0) {
         ossl::last_error();
-        return CrlScope::Signature::unverifiable;
+        return CrlScope::Signature::failed;
     }
+    auto alg = parse_sig_alg(sig_alg, sig_alg.whole.data());
+    if (!alg) {
+        // Which key type the unaccepted algorithm is for: a SHA-1 or MD5
+        // RSA signature from an RSA issuer may be its own; anything else not.
+        ossl::last_error();
+        const bool rsa_family = sig_alg.content.size() >= 2 + 9 && sig_alg.content[0] == tag_oid &&
+                                std::memcmp(sig_alg.content.data() + 2, oid_rsa_sha256, 8) == 0;
+        const bool ec_family = sig_alg.content.size() >= 2 + 7 && sig_alg.content[0] == tag_oid &&
+                               std::memcmp(sig_alg.content.data() + 2, oid_ecdsa_sha256, 5) == 0;
+        if ((rsa_family && EVP_PKEY_is_a(key, "RSA")) || (ec_family && EVP_PKEY_is_a(key, "EC")))
+            return CrlScope::Signature::unverifiable;
+        return CrlScope::Signature::failed;
+    }
+    const bool fits = EVP_PKEY_is_a(key, alg->key_type) || (alg->kind == SigKind::rsa_pss && EVP_PKEY_is_a(key, "RSA-PSS"));
+    if (!fits) return CrlScope::Signature::failed;
     const std::string who = name_to_string(subject);
-    if (!check_key(key, *alg, who)) return CrlScope::Signature::unverifiable;
+    if (!check_key(key, *alg, who)) return CrlScope::Signature::unverifiable;  // a key too small to be trusted
     auto ok = verify_signature(tbs, sig_bits.subspan(1), *alg, key, who);
     if (ok) return CrlScope::Signature::verified;
     return ok.error().code() == Code::crypto ? CrlScope::Signature::unverifiable : CrlScope::Signature::failed;
+}
+
+// RFC 5280 7.1: names compared as OpenSSL canonicalises them, so that a
+// CRL whose issuer is encoded otherwise (PrintableString vs UTF8String) is
+// still placed.
+bool same_name(Bytes der, X509* issuer) {
+    const unsigned char* p = der.data();
+    ossl::X509NamePtr name(d2i_X509_NAME(nullptr, &p, static_cast<long>(der.size())));  // owned
+    ossl::last_error();
+    return name && p == der.data() + der.size() &&
+           X509_NAME_cmp(name.get(), X509_get_subject_name(issuer)) == 0;  // get: borrowed
 }
 
 }  // namespace
@@ -1024,7 +1057,10 @@ Result<CrlScope> read_crl_scope(std::span<const std::uint8_t> crl, X509* issuer)
     (void)CG_TRY(t.expect(tag_sequence, "signature"));
     const Bytes issuer_name = CG_TRY(t.expect(tag_sequence, "issuer")).whole;
     CrlScope s;
-    s.issuer_name_sha256 = sha256(issuer_name);
+    const bool named = same_name(issuer_name, issuer);
+    // The issuer's own encoding of its name when they compare equal: what
+    // the caller compares with (name_sha256 of the certificate's issuer).
+    s.issuer_name_sha256 = named ? name_sha256(X509_get_subject_name(issuer)) : sha256(issuer_name);
     s.this_update = CG_TRY(read_time(t, "thisUpdate"));
     if (t.peek() == tag_utc_time || t.peek() == tag_generalized_time) (void)read_time(t, "nextUpdate");
     if (t.peek() == tag_sequence) (void)t.next("revokedCertificates");
@@ -1033,8 +1069,9 @@ Result<CrlScope> read_crl_scope(std::span<const std::uint8_t> crl, X509* issuer)
 
     auto sig_alg = cl.expect(tag_sequence, "signatureAlgorithm");
     auto sig = sig_alg ? cl.expect(tag_bit_string, "signatureValue") : Result<Tlv>(sig_alg.error());
-    s.signature = sig ? scope_signature(tbs.whole, *sig_alg, sig->content, issuer_name, issuer)
-                      : CrlScope::Signature::unverifiable;
+    s.signature = !named ? CrlScope::Signature::failed
+                  : sig  ? scope_signature(tbs.whole, *sig_alg, sig->content, issuer)
+                         : CrlScope::Signature::unverifiable;
     if (s.signature == CrlScope::Signature::verified) s.signer_spki_sha256 = spki_sha256(issuer);
     return s;
 }

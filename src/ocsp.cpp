@@ -296,6 +296,7 @@ Result<OcspAnswer> check(std::string_view der, X509* cert, X509* issuer, const O
     CG_TRY_VOID(fill_times(bs.get(), single, settings, now, out, origin));
     out.signer = signer.description;
     if (signer.cert != issuer) {
+        out.delegated = true;
         out.responder_der = encode_der(signer.cert);
         // get_ext_by_NID: -1 when absent. Its value is NULL and means nothing.
         out.responder_nocheck = X509_get_ext_by_NID(signer.cert, NID_id_pkix_OCSP_noCheck, -1) >= 0;

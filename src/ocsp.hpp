@@ -56,7 +56,8 @@ struct OcspAnswer {
     // A delegated responder: its certificate, and whether it carries
     // id-pkix-ocsp-nocheck. Without it, the caller checks the responder's own
     // status before using the answer (RFC 6960 4.2.2.2.1).
-    std::string responder_der;      // "" when the issuing CA signed
+    bool delegated = false;         // false: the issuing CA signed
+    std::string responder_der;
     bool responder_nocheck = false;
     std::string der;                // the whole response, for the cache
 };

@@ -239,21 +239,39 @@ struct RefusedCrl {
 // The scope of a refused CRL as `issuer` would have signed it: the first of
 // `cas` (same name) whose key verifies it, else one that cannot be verified;
 // nullopt when every candidate's key disproves it (not this issuer's CRL).
-std::optional<std::optional<CrlScope>> scope_under(std::span<const std::uint8_t> der, const std::vector<X509*>& cas) {
+// `at`: the index in `cas` of the CA whose key verified it (cas.size() when none).
+struct Placed {
+    std::optional<std::optional<CrlScope>> scope;
+    std::size_t at;
+};
+Placed scope_under(std::span<const std::uint8_t> der, const std::vector<X509*>& cas) {
     std::optional<CrlScope> unverifiable;
     bool unreadable = false;
-    for (X509* ca : cas) {
-        auto s = read_crl_scope(der, ca);
+    for (std::size_t i = 0; i < cas.size(); ++i) {
+        auto s = read_crl_scope(der, cas[i]);
         if (!s) {
             unreadable = true;
             continue;
         }
-        if (s->signature == CrlScope::Signature::verified) return std::optional<CrlScope>(std::move(s).value());
+        if (s->signature == CrlScope::Signature::verified) return {std::optional<CrlScope>(std::move(s).value()), i};
         if (s->signature == CrlScope::Signature::unverifiable && !unverifiable) unverifiable = std::move(s).value();
     }
-    if (unverifiable) return std::optional<CrlScope>(std::move(unverifiable));
-    if (unreadable) return std::optional<CrlScope>();  // cannot be placed: it may be anyone's, so it counts
-    return std::nullopt;
+    if (unverifiable) return {std::optional<CrlScope>(std::move(unverifiable)), cas.size()};
+    if (unreadable) return {std::optional<CrlScope>(), cas.size()};  // cannot be placed: it may be anyone's, so it counts
+    return {std::nullopt, cas.size()};
+}
+
+// A refused CRL whose issuer cannot even be read: it may be any issuer's.
+RefusedCrl unplaceable(std::string source, std::string why) {
+    return RefusedCrl{std::move(source), std::move(why), std::nullopt, std::nullopt, {}};
+}
+
+std::size_t count_pem_crls(std::string_view text) {
+    std::size_t n = 0;
+    for (auto at = text.find("-----BEGIN X509 CRL-----"); at != std::string_view::npos;
+         at = text.find("-----BEGIN X509 CRL-----", at + 1))
+        ++n;
+    return n;
 }
 
 // What one source said about one certificate.
@@ -403,7 +421,16 @@ RevocationChecker::State::FileCrls RevocationChecker::State::load_file(const std
     auto ders = split_crls(*bytes);
     if (!ders) {
         out.problems.push_back(path + ": " + ders.error().detail());
+        out.refused.push_back(unplaceable(source, ders.error().detail()));
         return out;
+    }
+    // A PEM block that does not decode is a CRL nobody can place: it may be
+    // the newest of any issuer.
+    if (const std::size_t marked = count_pem_crls(*bytes); marked > ders->size()) {
+        const std::string why = std::to_string(marked - ders->size()) + " of its " + std::to_string(marked) +
+                                " \"X509 CRL\" PEM blocks cannot be decoded";
+        out.problems.push_back(path + ": " + why);
+        out.refused.push_back(unplaceable(source, why));
     }
     std::string().swap(*bytes);  // a PEM file of a million entries is 66 MB: not kept while indexing
     const auto& cas = configured_cas();
@@ -416,28 +443,32 @@ RevocationChecker::State::FileCrls RevocationChecker::State::load_file(const std
         auto name = peek_crl_issuer(span);
         if (!name) {
             out.problems.push_back(which + ": not a DER or PEM CRL");
+            out.refused.push_back(unplaceable("CRL " + which, "not a DER CRL"));
             continue;
         }
         const Sha256 want = sha256_of({reinterpret_cast<const char*>(name->data()), name->size()});
         std::string why = "issued by a CA that is neither in trust.anchors nor in trust.intermediates";
         if (!issuers_problem.empty()) why += " (" + issuers_problem + ")";
         std::optional<std::vector<std::uint8_t>> built;
-        std::vector<X509*> named;  // the configured CAs of that name
+        std::vector<X509*> named;        // the configured CAs of that name
+        std::vector<std::string> whys;   // and why each refused it
         for (const auto& ca : cas) {
             if (name_sha256(X509_get_subject_name(ca.x509())) != want) continue;  // get: borrowed
-            named.push_back(ca.x509());
             auto b = build_crl_index(span, ca.x509());
             if (b) {
                 built = std::move(b).value();
                 break;
             }
-            why = b.error().detail();  // a look-alike CA may share the name: try the others
+            named.push_back(ca.x509());  // a look-alike CA may share the name: try the others
+            whys.push_back(b.error().detail());
         }
         if (!built) {
+            if (!named.empty()) {
+                const auto [scope, at] = scope_under(span, named);
+                if (at < named.size()) why = whys[at];  // the reason of the CA that signed it
+                if (scope) out.refused.push_back({"CRL " + which, why, std::move(*scope), want, {}});
+            }
             out.problems.push_back(which + ": " + why);
-            if (!named.empty())
-                if (auto scope = scope_under(span, named))
-                    out.refused.push_back({"CRL " + which, why, std::move(*scope), want, {}});
             continue;
         }
         indexes.push_back(std::move(*built));
@@ -558,27 +589,26 @@ std::shared_ptr<Crl> RevocationChecker::State::fetched_crl(const std::string& ur
         problem = body.error().detail();
         return kept;
     }
-    // A download that cannot be used is a refused CRL (by_crl): unless its
-    // own signed header shows that it is not newer or does not cover the
-    // certificate, the status is unknown, or STALE by the kept CRL within
+    // A CRL the issuer signed that cannot be used is a refused CRL (by_crl):
+    // unless its signed header shows that it is not newer or does not cover
+    // the certificate, the status is unknown, or STALE by the kept CRL within
     // trust.max_staleness; never "good" by an older CRL.
-    auto refuse_download = [&](std::string why, std::optional<CrlScope> scope) {
-        problem = "CRL from " + url + ": " + why;
-        if (refused) *refused = RefusedCrl{source, std::move(why), std::move(scope), std::nullopt, url};
-        return kept;
-    };
+    // Anything else that cannot be used (junk, an HTML page, a CRL the
+    // issuer did not sign) is like a download that failed: whoever can
+    // inject it can also drop the connection, so it silences nothing.
     auto ders = split_crls(*body);
-    if (!ders || ders->size() != 1)
-        return refuse_download(ders ? "holds " + std::to_string(ders->size()) + " CRLs, not one" : ders.error().detail(),
-                               std::nullopt);
+    if (!ders || ders->size() != 1) {
+        problem = "CRL from " + url + ": " + (ders ? "holds " + std::to_string(ders->size()) + " CRLs, not one"
+                                                   : ders.error().detail());
+        return kept;
+    }
     auto built = build_crl_index(bytes::as_span(ders->front()), issuer);
     if (!built) {
-        auto scope = scope_under(bytes::as_span(ders->front()), {issuer});
-        if (!scope) {  // not signed by the issuer: someone else's bytes, not a CRL of this issuer
-            problem = "CRL from " + url + ": " + built.error().detail();
-            return kept;
-        }
-        return refuse_download(built.error().detail(), std::move(*scope));
+        problem = "CRL from " + url + ": " + built.error().detail();
+        auto placed = scope_under(bytes::as_span(ders->front()), {issuer});
+        if (refused && placed.scope && *placed.scope && (*placed.scope)->signature == CrlScope::Signature::verified)
+            *refused = RefusedCrl{source, built.error().detail(), std::move(*placed.scope), std::nullopt, url};
+        return kept;
     }
     ders->clear();
     auto index = std::make_shared<const std::vector<std::uint8_t>>(std::move(built).value());
@@ -712,13 +742,20 @@ std::optional<OcspAnswer> RevocationChecker::State::ocsp(X509* cert, X509* issue
 // would come from the responder itself. No CRL that answers: not used.
 std::string RevocationChecker::State::check_responder(const OcspAnswer& a, X509* issuer, const FileSet& configured,
                                                       std::time_t now, Network net, std::string& note) {
-    if (a.responder_der.empty()) return {};
+    if (!a.delegated) return {};
     const auto der = std::span(reinterpret_cast<const std::uint8_t*>(a.responder_der.data()), a.responder_der.size());
     ossl::X509Ptr responder = x509_of(der);
     if (!responder) return "the delegated responder certificate cannot be decoded";
     const std::string who = "delegated responder " + subject_of(responder.get());
     if (a.responder_nocheck) {
         note = who + ": id-pkix-ocsp-nocheck, its own status not checked";
+        return {};
+    }
+    // A revocation from a responder the CA delegated stands whatever the
+    // responder's own status: dropping it could only let the next source say
+    // "good". Only a "good" needs the responder to be in good standing.
+    if (a.status == OcspStatus::revoked) {
+        note = who + ": a revocation, used whatever the responder's own status";
         return {};
     }
     // Under revocation = "ocsp" the files were not read for the chain.
@@ -802,14 +839,52 @@ bool speaks_for(const RefusedCrl& r, const Sha256& issuer_name, const Sha256& is
     return true;
 }
 
-// Newer than the CRL that would answer: by CRL number when both have one
-// (a delta CRL is numbered in its base's sequence, RFC 5280 5.2.4), else
-// by thisUpdate. Newer than nothing, and when it cannot be read.
+// Whether a refused CRL has the scope of `f`: CRL numbers are ordered only
+// within one scope (RFC 5280 5.2.3); a delta CRL is numbered in its base's
+// sequence (5.2.4).
+bool same_scope(const CrlScope& s, const CrlFacts& f) {
+    if (s.idp_unmatched || s.partial_reasons || s.indirect || s.only_attribute_certs) return false;
+    if (s.only_user_certs != f.only_user_certs || s.only_ca_certs != f.only_ca_certs) return false;
+    auto a = s.idp_uris, b = f.idp_uris;
+    std::sort(a.begin(), a.end());
+    std::sort(b.begin(), b.end());
+    return a == b;
+}
+
+// Newer than the CRL that would answer: by CRL number when both have one in
+// the same scope, else by thisUpdate, where a tie counts (which of two CRLs
+// of one moment is the later cannot be told). Newer than nothing, and when
+// it cannot be read.
 bool newer_than(const RefusedCrl& r, const CrlFacts* best) {
     if (!best || !r.scope) return true;
-    if (!r.scope->crl_number.empty() && !best->crl_number.empty())
+    if (!r.scope->crl_number.empty() && !best->crl_number.empty() && same_scope(*r.scope, *best))
         return compare_number(r.scope->crl_number, best->crl_number) > 0;
-    return r.scope->this_update > best->this_update;
+    return r.scope->this_update >= best->this_update;
+}
+
+// Every fullName URI of the certificate's CRL distribution points, whatever
+// their scheme, reasons or cRLIssuer: what a refused CRL's issuing
+// distribution point may name.
+std::vector<std::string> all_dp_uris(X509* x) {
+    std::vector<std::string> out;
+    auto free_dps = [](STACK_OF(DIST_POINT)* st) { sk_DIST_POINT_pop_free(st, DIST_POINT_free); };
+    std::unique_ptr<STACK_OF(DIST_POINT), decltype(free_dps)> dps(
+        static_cast<STACK_OF(DIST_POINT)*>(X509_get_ext_d2i(x, NID_crl_distribution_points, nullptr, nullptr)),
+        free_dps);  // owned
+    for (int i = 0; dps && i < sk_DIST_POINT_num(dps.get()); ++i) {
+        const DIST_POINT* dp = sk_DIST_POINT_value(dps.get(), i);  // borrowed from dps
+        if (!dp->distpoint || dp->distpoint->type != 0) continue;
+        const GENERAL_NAMES* names = dp->distpoint->name.fullname;
+        for (int j = 0; j < sk_GENERAL_NAME_num(names); ++j) {
+            const GENERAL_NAME* gn = sk_GENERAL_NAME_value(names, j);
+            if (gn->type != GEN_URI) continue;
+            const ASN1_IA5STRING* u = gn->d.uniformResourceIdentifier;
+            out.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(u)),
+                             static_cast<std::size_t>(ASN1_STRING_length(u)));
+        }
+    }
+    ossl::last_error();
+    return out;
 }
 
 std::string describe_refused(const RefusedCrl& r) {
@@ -850,6 +925,7 @@ std::optional<Answer> RevocationChecker::State::by_crl(X509* cert, X509* issuer,
     const std::shared_ptr<Crl>* best = nullptr;
     bool best_current = false;
     std::size_t issuer_crls = 0;
+    std::vector<const Crl*> early;  // covering CRLs of this issuer not valid yet
     for (const auto& c : candidates) {
         const CrlFacts& f = c->facts();
         if (f.issuer_name_sha256 != issuer_name) continue;
@@ -866,6 +942,7 @@ std::optional<Answer> RevocationChecker::State::by_crl(X509* cert, X509* issuer,
             continue;  // a partition for other certificates
         if (f.this_update > now) {
             problems.push_back(c->source + ": not valid yet (thisUpdate " + format_utc(f.this_update) + ")");
+            early.push_back(c.get());
             continue;
         }
         const bool current = now <= f.next_update;
@@ -883,22 +960,37 @@ std::optional<Answer> RevocationChecker::State::by_crl(X509* cert, X509* issuer,
         }
     }
     // A newer CRL of this issuer for this certificate that cannot be used
-    // silences the older ones: what it says is not known.
-    for (const auto& r : refused) {
-        if (!speaks_for(r, issuer_name, issuer_key, ca, dp_urls) || !newer_than(r, best ? &(*best)->facts() : nullptr))
-            continue;
-        // A failed download while the kept CRL from the same place is
-        // within trust.max_staleness: an outage, answered STALE below.
-        if (best && !best_current && !r.url.empty() && (*best)->url == r.url) continue;
-        std::string d = "CRL: " + describe_refused(r) + " from " + subject_of(issuer) +
-                        " covers this certificate but cannot be used (" + r.why + ")";
-        if (best)
-            d += ", and it is newer than " + (*best)->source + " (number " + number_text((*best)->facts().crl_number) +
-                 ", thisUpdate " + format_utc((*best)->facts().this_update) + "), which therefore cannot answer";
-        problem = d;
-        return std::nullopt;
-    }
+    // (refused, or not valid yet) silences the older ones: what it says is
+    // not known (RFC 5280 6.3.3 b).
+    const CrlFacts* best_facts = best ? &(*best)->facts() : nullptr;
+    auto silenced = [&]() -> std::optional<std::string> {
+        const auto all_dps = all_dp_uris(cert);
+        std::string d;
+        for (const auto& r : refused) {
+            if (!speaks_for(r, issuer_name, issuer_key, ca, all_dps) || !newer_than(r, best_facts)) continue;
+            // A failed download while the kept CRL from the same place is
+            // within trust.max_staleness: an outage, answered STALE below.
+            if (best && !best_current && !r.url.empty() && (*best)->url == r.url) continue;
+            d = describe_refused(r) + " from " + subject_of(issuer) + " may cover this certificate but cannot be used (" +
+                r.why + ")";
+            break;
+        }
+        for (const Crl* e : early) {
+            if (!d.empty() || !best_facts) break;
+            d = e->source + " (number " + number_text(e->facts().crl_number) + ", thisUpdate " +
+                format_utc(e->facts().this_update) + ") covers this certificate but is not valid yet";
+        }
+        if (d.empty()) return std::nullopt;
+        if (best_facts)
+            d += ", and it is newer than " + (*best)->source + " (number " + number_text(best_facts->crl_number) +
+                 ", thisUpdate " + format_utc(best_facts->this_update) + "), which therefore cannot say \"good\"";
+        return "CRL: " + d;
+    };
     if (!best) {
+        if (auto d = silenced()) {
+            problem = std::move(*d);
+            return std::nullopt;
+        }
         std::string d = "CRL: no current CRL from " + subject_of(issuer);
         if (issuer_crls == 0 && problems.empty()) d += " (none of trust.crls is from this issuer)";
         for (const auto& p : problems) d += "; " + p;
@@ -937,6 +1029,14 @@ std::optional<Answer> RevocationChecker::State::by_crl(X509* cert, X509* issuer,
     out.expires = crl.facts().next_update;
     out.cached = crl.cached;
     out.stale = !best_current;
+    // A revocation stands whatever a newer CRL might say, but for a hold,
+    // which a later CRL may lift (RFC 5280 5.3.1 certificateHold).
+    constexpr int certificate_hold = 6;
+    if (!(*hit && (*hit)->reason != certificate_hold))
+        if (auto d = silenced()) {
+            problem = std::move(*d);
+            return std::nullopt;
+        }
     if (*hit) {
         out.state = RevState::revoked;
         out.revoked_at = (*hit)->revoked_at;

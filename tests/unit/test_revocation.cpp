@@ -204,7 +204,18 @@ BOOST_AUTO_TEST_CASE(a_newer_crl_with_an_unknown_critical_extension_silences_the
     BOOST_TEST(v.code == Code::cert_revocation_unknown, v.detail);
     BOOST_TEST(v.detail.find("unknown critical CRL extension 1.2.3.4.99") != std::string::npos, v.detail);
     BOOST_TEST(v.detail.find("number 4099") != std::string::npos, v.detail);
-    BOOST_TEST(s.check("revoked.pem").code == Code::cert_revocation_unknown);  // not even "revoked" by the old one
+    // A revocation stands: a later CRL could only lift a hold.
+    BOOST_TEST(s.check("revoked.pem").code == Code::cert_revoked);
+    s.trust.on_unknown_allow = true;  // and so on_unknown = "allow" never lets it through
+    BOOST_TEST(s.check("revoked.pem").code == Code::cert_revoked);
+}
+
+BOOST_AUTO_TEST_CASE(a_pem_block_that_cannot_be_decoded_may_be_any_issuers_newest_crl) {
+    Setup s;
+    { std::ofstream(s.dir / "issuing.crl", std::ios::app) << "-----BEGIN X509 CRL-----\n!!!!\n-----END X509 CRL-----\n"; }
+    const Verdict v = s.check("alice-ec256.pem");
+    BOOST_TEST(v.code == Code::cert_revocation_unknown, v.detail);
+    BOOST_TEST(v.detail.find("PEM blocks cannot be decoded") != std::string::npos, v.detail);
 }
 
 BOOST_AUTO_TEST_CASE(a_refused_crl_older_than_the_answering_one_does_not_matter) {
