@@ -16,6 +16,7 @@
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/ssl.hpp>
@@ -25,6 +26,7 @@
 
 #include "src/x509.hpp"
 #include "tls/provider/provider.hpp"
+#include "tls/tunnel/guard.hpp"
 #include "tools/prompt.hpp"
 
 namespace cardgate::tunnel {
@@ -109,15 +111,27 @@ struct Tunnel {
     const TlsClient* client;
     std::unique_ptr<asio::ssl::context> tls;
     std::unique_ptr<tcp::acceptor> acceptor;
+    std::shared_ptr<Guard> guard;  // the pending-handshake budget, shared by every client tunnel
 };
 
-class Connection : public std::enable_shared_from_this<Connection> {
+// Pending (holding a place in the guard's budget) until its TLS connection is up.
+class Connection : public std::enable_shared_from_this<Connection>, public Evictable {
 public:
-    Connection(Tunnel& t, tcp::socket local, std::chrono::milliseconds timeout, bool foreground)
+    Connection(Tunnel& t, tcp::socket local, std::chrono::milliseconds timeout, bool foreground,
+               std::unique_ptr<Admission::Ticket> ticket)
         : t_(t), local_(std::move(local)), tls_(tcp::socket(local_.get_executor()), *t.tls), timer_(local_.get_executor()),
-          timeout_(timeout), foreground_(foreground) {}
+          timeout_(timeout), foreground_(foreground), ticket_(std::move(ticket)) {}
+
+    void evict() override {
+        asio::post(local_.get_executor(), [self = shared_from_this()]() {
+            if (self->closed_ || self->established_) return;
+            self->t_.guard->count(self->t_.client->name, self->ticket_->source(), Refusal::evicted);
+            self->close();
+        });
+    }
 
     void start() {
+        ticket_->bind(std::weak_ptr<Evictable>(shared_from_this()));
         timer_.expires_after(timeout_);
         timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
             if (!ec && !self->established_) self->fail("TLS connection not established within tls.handshake_timeout");
@@ -145,6 +159,7 @@ private:
     }
     void close() {
         closed_ = true;
+        ticket_->release();
         boost::system::error_code ignored;
         timer_.cancel();
         local_.close(ignored);
@@ -158,6 +173,7 @@ private:
                         (v != X509_V_OK ? std::string(" (server certificate: ") + X509_verify_cert_error_string(v) + ")" : ""));
         }
         established_ = true;
+        ticket_->release();
         timer_.cancel();
         up();
         down();
@@ -202,6 +218,7 @@ private:
     std::chrono::milliseconds timeout_;
     bool foreground_;
     bool established_ = false, closed_ = false;
+    std::unique_ptr<Admission::Ticket> ticket_;
     std::array<char, 16384> a_{}, b_{};
 };
 
@@ -209,7 +226,9 @@ void accept(Tunnel& t, asio::io_context& io, std::chrono::milliseconds timeout, 
     t.acceptor->async_accept(asio::make_strand(io), [&t, &io, timeout, foreground](const boost::system::error_code& ec,
                                                                                     tcp::socket s) {
         if (ec == asio::error::operation_aborted || !t.acceptor->is_open()) return;
-        if (!ec) std::make_shared<Connection>(t, std::move(s), timeout, foreground)->start();
+        if (!ec)
+            if (auto ticket = t.guard->admit(t.client->name, s))  // else refused: counted, closed with `s`
+                std::make_shared<Connection>(t, std::move(s), timeout, foreground, std::move(ticket))->start();
         accept(t, io, timeout, foreground);
     });
 }
@@ -240,6 +259,9 @@ int run_client(const ClientOptions& options, Config config) {
     // Every key is loaded (and the PIN asked, once) before serving anything.
     asio::io_context io;
     std::vector<std::unique_ptr<Tunnel>> tunnels;
+    const auto guard = Guard::create(admission_limits(config.tls), [fg = options.foreground](const Burst& b) {
+        note(fg, LOG_WARNING, "client " + b.where + ": " + summary(b));
+    });
     for (const TlsClient* c : chosen) {
         auto ctx = make_context(*lib, config, *c);
         if (!ctx) {
@@ -248,6 +270,7 @@ int run_client(const ClientOptions& options, Config config) {
         }
         auto t = std::make_unique<Tunnel>();
         t->client = c;
+        t->guard = guard;
         t->tls = std::make_unique<asio::ssl::context>(ctx->release());  // takes ownership
         tunnels.push_back(std::move(t));
     }
@@ -271,9 +294,12 @@ int run_client(const ClientOptions& options, Config config) {
         accept(*t, io, config.tls.handshake_timeout, options.foreground);
     }
     note(options.foreground, LOG_INFO, "client: " + std::to_string(tunnels.size()) + " tunnel(s) listening");
+    asio::steady_timer report_timer(io);
+    report_periodically(report_timer, guard);
     asio::signal_set signals(io, SIGTERM, SIGINT);
     signals.async_wait([&](const boost::system::error_code& ec, int) {
         if (ec) return;
+        report_timer.cancel();
         for (auto& t : tunnels) {
             boost::system::error_code ignored;
             t->acceptor->close(ignored);
@@ -283,6 +309,7 @@ int run_client(const ClientOptions& options, Config config) {
     std::thread second([&io] { io.run(); });
     io.run();
     second.join();
+    guard->report_due(true);
     return 0;
 }
 

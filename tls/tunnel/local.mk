@@ -1,13 +1,16 @@
 # cardgate-tunnel (tls/tunnel): mutual TLS with the badge, server and client
 # mode. The pure parts (PROXY v2, the identity header, authorisation, audit
-# line) and the Gate are a convenience library shared with the unit tests.
+# line), the Gate and the pending-handshake guard are a convenience library shared with the unit tests.
 noinst_LTLIBRARIES += libcardgate_tunnel.la
 libcardgate_tunnel_la_SOURCES = \
 	tls/tunnel/proxy_v2.hpp tls/tunnel/proxy_v2.cpp \
 	tls/tunnel/http_identity.hpp tls/tunnel/http_identity.cpp \
 	tls/tunnel/authorise.hpp tls/tunnel/authorise.cpp \
 	tls/tunnel/audit.hpp tls/tunnel/audit.cpp \
-	tls/tunnel/gate.hpp tls/tunnel/gate.cpp
+	tls/tunnel/gate.hpp tls/tunnel/gate.cpp \
+	tls/tunnel/admission.hpp tls/tunnel/admission.cpp \
+	tls/tunnel/refusal_log.hpp tls/tunnel/refusal_log.cpp \
+	tls/tunnel/guard.hpp tls/tunnel/guard.cpp
 libcardgate_tunnel_la_LIBADD = libcardgate.la $(OPENSSL_LIBS)
 
 bin_PROGRAMS += cardgate-tunnel

@@ -35,14 +35,25 @@ IpPort to_ipport(const tcp::endpoint& e) {
 
 std::string describe_ms(std::chrono::milliseconds d) { return format_duration(d); }
 
+// A server's state machine leaves TLS_ST_BEFORE when a ClientHello's header
+// has been read and TLS_ST_SR_CLNT_HELLO once the whole message has been
+// processed (OpenSSL statem_srvr.c): before that, the peer has sent nothing
+// that a TLS client would have sent at once.
+bool client_hello_complete(const SSL* ssl) {
+    const OSSL_HANDSHAKE_STATE st = SSL_get_state(ssl);
+    return st != TLS_ST_BEFORE && st != TLS_ST_SR_CLNT_HELLO;
+}
+
+constexpr std::size_t kRelayBuffer = 16384;
+
 }  // namespace
 
-Session::Session(Server& server, std::shared_ptr<const Gate> gate, std::size_t service, tcp::socket socket)
-    : server_(server), counters_(server.counters), gate_(std::move(gate)), service_(service),
-      tls_(std::move(socket), gate_->tls_context(service)), backend_(tls_.get_executor()),
-      timer_(tls_.get_executor()) {
+Session::Session(Server& server, std::shared_ptr<const Gate> gate, std::size_t service, tcp::socket socket,
+                 std::unique_ptr<Admission::Ticket> ticket)
+    : server_(server), counters_(server.counters), guard_(server.guard()), ticket_(std::move(ticket)),
+      gate_(std::move(gate)), service_(service), tls_(std::move(socket), gate_->tls_context(service)),
+      backend_(tls_.get_executor()), timer_(tls_.get_executor()) {
     ++counters_->connections;
-    ++counters_->handshakes;
     audit_.service = gate_->service(service_).name;
     boost::system::error_code ec;
     const auto remote = tls_.next_layer().remote_endpoint(ec);
@@ -60,9 +71,28 @@ Session::~Session() {
 }
 
 void Session::release_handshake() {
-    if (!holds_handshake_) return;
-    holds_handshake_ = false;
-    --counters_->handshakes;
+    if (ticket_) ticket_->release();
+    ticket_.reset();
+}
+
+// Counted in the source's burst (refusal_log.hpp) instead of an audit line.
+void Session::drop_before_hello(Refusal why) {
+    audited_ = true;
+    guard_->count(audit_.service, ticket_ ? ticket_->source() : source_of(tls_.next_layer()), why);
+    close_all();
+}
+
+void Session::evict() {
+    asio::post(tls_.get_executor(), [self = shared_from_this()]() {
+        // Finished meanwhile: it keeps its connection (the budget runs one over briefly).
+        if (self->phase_ != Phase::handshake) return;
+        self->drop_before_hello(Refusal::evicted);
+    });
+}
+
+void Session::ensure_buffers() {
+    if (from_client_.empty()) from_client_.resize(kRelayBuffer);
+    if (from_backend_.empty()) from_backend_.resize(kRelayBuffer);
 }
 
 void Session::record(std::string outcome, Code code, std::string detail) {
@@ -89,6 +119,9 @@ void Session::on_timer() {
     const auto& tls = gate_->config().tls;
     switch (phase_) {
     case Phase::handshake:
+        if (!client_hello_complete(tls_.native_handle())) return drop_before_hello(Refusal::client_hello_timeout);
+        if (Clock::now() < handshake_deadline_) return arm(handshake_deadline_ - Clock::now());
+        [[fallthrough]];
     case Phase::check:
     case Phase::head:
     case Phase::connect:
@@ -121,13 +154,19 @@ void Session::start() {
     // TLS 1.3 handshakes/s with one client).
     boost::system::error_code nd;
     tls_.lowest_layer().set_option(asio::ip::tcp::no_delay(true), nd);
-    arm(gate_->config().tls.handshake_timeout);
+    const auto& limits = gate_->config().tls;
+    if (ticket_) ticket_->bind(std::weak_ptr<Evictable>(shared_from_this()));
+    // Two deadlines: a short one for the ClientHello (an idle or dribbling
+    // peer is cut early, on_timer), then the rest of handshake_timeout.
+    handshake_deadline_ = Clock::now() + limits.handshake_timeout;
+    arm(std::min(limits.client_hello_timeout, limits.handshake_timeout));
     tls_.async_handshake(asio::ssl::stream_base::server,
                          [self = shared_from_this()](const boost::system::error_code& ec) { self->on_handshake(ec); });
 }
 
 void Session::on_handshake(const boost::system::error_code& ec) {
     if (phase_ != Phase::handshake) return;  // cut by the timer: already recorded
+    if (ec && !client_hello_complete(tls_.native_handle())) return drop_before_hello(Refusal::closed_before_hello);
     if (ec) {
         const bool no_cert = ec.category() == asio::error::get_ssl_category() &&
                              ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE;
@@ -135,6 +174,7 @@ void Session::on_handshake(const boost::system::error_code& ec) {
         close_all();
         return;
     }
+    if (ticket_) ticket_->handshake_done();
     SSL* ssl = tls_.native_handle();
     audit_.resumed = SSL_session_reused(ssl) == 1;
     // get1: a new reference, owned by the shared_ptr; a resumed session
@@ -186,6 +226,7 @@ void Session::on_decision(Decision d, std::shared_ptr<const Gate> gate, std::siz
 }
 
 void Session::read_head() {
+    ensure_buffers();
     tls_.async_read_some(asio::buffer(from_client_), [self = shared_from_this()](const boost::system::error_code& ec,
                                                                                   std::size_t n) {
         if (self->phase_ != Phase::head) return;
@@ -300,6 +341,7 @@ void Session::on_connected() {
 }
 
 void Session::start_relay() {
+    ensure_buffers();
     last_activity_ = Clock::now();
     arm(gate_->config().tls.idle_timeout);
     read_client();

@@ -3,10 +3,14 @@
 //   handshake ─→ check (on the check pool) ─→ [request head] ─→ connect ─→ relay ─→ closing
 //        └──────────────┴───────────── any refusal or limit ──────┴──→ audit "denied", close
 //
-// Exactly one audit line is written per connection, at the decision:
-// "denied" with the first failing step's code, "failed" (tls_backend) when
-// the backend cannot be reached, or "granted" once the backend is connected
-// and before the first byte is forwarded.
+// Exactly one audit line is written per connection that sent a complete
+// ClientHello, at the decision: "denied" with the first failing step's code,
+// "failed" (tls_backend) when the backend cannot be reached, or "granted"
+// once the backend is connected and before the first byte is forwarded.
+// A connection that never got that far (no ClientHello within
+// tls.client_hello_timeout, closed by the peer before it, or evicted for a
+// newcomer: admission.hpp) carries nothing worth a line of its own: it is
+// counted in its source's burst summary (refusal_log.hpp) instead.
 #pragma once
 
 #include <array>
@@ -20,6 +24,7 @@
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "tls/tunnel/admission.hpp"
 #include "tls/tunnel/audit.hpp"
 #include "tls/tunnel/gate.hpp"
 #include "tls/tunnel/proxy_v2.hpp"
@@ -28,16 +33,19 @@
 namespace cardgate::tunnel {
 
 
-class Session : public std::enable_shared_from_this<Session> {
+class Session : public std::enable_shared_from_this<Session>, public Evictable {
 public:
-    // `socket` is bound to a strand of the server's io_context.
+    // `socket` is bound to a strand of the server's io_context; `ticket` is
+    // its place in the pending-handshake budget (server.cpp took it).
     Session(Server& server, std::shared_ptr<const Gate> gate, std::size_t service,
-            boost::asio::ip::tcp::socket socket);
+            boost::asio::ip::tcp::socket socket, std::unique_ptr<Admission::Ticket> ticket);
     ~Session();
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
 
     void start();
+    // Closes the connection if its handshake is still unfinished (admission.hpp).
+    void evict() override;
 
 private:
     enum class Phase { handshake, check, head, connect, relay, closing, closed };
@@ -57,10 +65,14 @@ private:
     void start_tls_shutdown();
     void close_all();
     void release_handshake();
+    void drop_before_hello(Refusal why);
+    void ensure_buffers();
     void record(std::string outcome, Code code, std::string detail);
 
     Server& server_;  // not used once the connection is over (see ~Session)
     std::shared_ptr<Server::Counters> counters_;
+    std::shared_ptr<Guard> guard_;
+    std::unique_ptr<Admission::Ticket> ticket_;  // null once released
     std::shared_ptr<const Gate> gate_;  // keeps the TLS context and the service alive
     std::size_t service_;
     std::shared_ptr<const Gate> gate_check_;  // the Gate whose check granted: its service rules apply
@@ -70,7 +82,6 @@ private:
     boost::asio::steady_timer timer_;
     unsigned timer_generation_ = 0;
     Phase phase_ = Phase::handshake;
-    bool holds_handshake_ = true;
     bool audited_ = false;
     AuditRecord audit_;
     Decision decision_;
@@ -82,7 +93,10 @@ private:
     std::uint64_t body_left_ = 0;
     bool client_done_ = false, backend_done_ = false;
     Clock::time_point last_activity_;
-    std::array<char, 16384> from_client_{}, from_backend_{};
+    Clock::time_point handshake_deadline_;
+    // Allocated once the handshake is done: a pending handshake costs no relay
+    // buffers (32 KiB), so an idle peer holding places costs less.
+    std::vector<char> from_client_, from_backend_;
 };
 
 }  // namespace cardgate::tunnel
