@@ -13,4 +13,4 @@ INTEGRATION_TESTS = \
 	tests/integration/provider.sh \
 	tests/integration/tunnel.sh
 TESTS += $(INTEGRATION_TESTS)
-EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/tap.sh tests/integration/netns.sh
+EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/tap.sh tests/integration/netns.sh tests/integration/tunnel_load.py
