@@ -334,9 +334,10 @@ start_tunnel "$C" "$LOG"
 MAIN_PID=$TUNNEL_PID
 wait_port 18443 && wait_port 18444 && wait_port 18445
 audits() { grep -c 'cardgate-tunnel: outcome=' "$1"; }
-# The readiness probes above were connections too; from here, each step
-# waits for its own audit line.
-sleep 0.5
+# The readiness probes above were connections too, closed before a
+# ClientHello: one summary line per service once their bursts are over (1 s).
+# From here, each step waits for its own audit line.
+for i in $(seq 50); do [ "$(grep -c 'the peer closed before a complete ClientHello' "$LOG")" -ge 3 ] && break; sleep 0.1; done
 mark() { MARK=$(audits "${1:-$LOG}"); }
 # audit_line [LOG]: the first audit line after the mark (waits up to 5 s).
 audit_line() {

@@ -1,6 +1,8 @@
 // The listening side's guard: see guard.hpp.
 #include "tls/tunnel/guard.hpp"
 
+#include <malloc.h>
+
 namespace cardgate::tunnel {
 
 namespace asio = boost::asio;
@@ -40,6 +42,20 @@ void Guard::count(const std::string& where, const std::string& source, Refusal r
 
 void Guard::report_due(bool everything) {
     for (const Burst& b : log_.due(std::chrono::steady_clock::now(), everything)) report_(b);
+    release_memory();
+}
+
+// glibc keeps what a wave of pending connections freed (their TLS objects
+// and buffers are scattered over several arenas) and the process would stay
+// at its peak for good: an attacker's burst would cost memory forever. Once
+// a wave of at least 128 has drained to a quarter, malloc_trim gives the
+// free pages back (a few milliseconds, once per wave, on the report timer).
+void Guard::release_memory() {
+    const unsigned now = admission_->pending();
+    if (now > high_water_) high_water_ = now;
+    if (high_water_ < 128 || now > high_water_ / 4) return;
+    high_water_ = now;
+    malloc_trim(0);
 }
 
 void report_periodically(asio::steady_timer& timer, std::shared_ptr<Guard> guard) {

@@ -37,15 +37,18 @@ public:
     // ClientHello in time): counted in a burst, not reported on its own.
     void count(const std::string& where, const std::string& source, Refusal reason);
     void set_limits(AdmissionLimits limits) { admission_->set_limits(limits); }
-    // Reports the bursts that are over (or all of them).
+    // Reports the bursts that are over (or all of them), and gives memory
+    // back once a wave of pending connections has drained (see guard.cpp).
     void report_due(bool everything = false);
     const Admission& admission() const noexcept { return *admission_; }
 
 private:
     Guard(std::shared_ptr<Admission> a, Report r) : admission_(std::move(a)), report_(std::move(r)) {}
+    void release_memory();
     const std::shared_ptr<Admission> admission_;
     const Report report_;
     RefusalLog log_;
+    unsigned high_water_ = 0;  // pending connections at the top of the last wave
 };
 
 // Calls guard->report_due() every 250 ms until `timer` is cancelled.

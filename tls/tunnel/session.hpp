@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,8 @@ private:
     enum class Phase { handshake, check, head, connect, relay, closing, closed };
     using Clock = std::chrono::steady_clock;
 
+    boost::asio::ip::tcp::socket& socket() { return tls_ ? tls_->next_layer() : accepted_; }
+    void on_first_bytes(const boost::system::error_code& ec);
     void arm(Clock::duration d);
     void on_timer();
     void on_handshake(const boost::system::error_code& ec);
@@ -77,7 +80,13 @@ private:
     std::size_t service_;
     std::shared_ptr<const Gate> gate_check_;  // the Gate whose check granted: its service rules apply
     std::size_t service_check_ = 0;
-    boost::asio::ssl::stream<boost::asio::ip::tcp::socket> tls_;
+    const boost::asio::ip::tcp::socket::executor_type strand_;
+    // Until the peer's first bytes arrive, only the accepted socket: the TLS
+    // stream (the SSL object and Asio's 2 x 17 KiB record buffers, ~80 KiB
+    // in all) is made then, so a peer that connects and sends nothing costs
+    // a descriptor and about 2 KiB.
+    boost::asio::ip::tcp::socket accepted_;
+    std::optional<boost::asio::ssl::stream<boost::asio::ip::tcp::socket>> tls_;
     boost::asio::ip::tcp::socket backend_;
     boost::asio::steady_timer timer_;
     unsigned timer_generation_ = 0;
