@@ -70,6 +70,7 @@ private:
     void release_handshake();
     void drop_before_hello(Refusal why);
     void ensure_buffers();
+    void adapt_buffers(bool& direction_bulk, std::size_t n);
     void record(std::string outcome, Code code, std::string detail);
 
     Server& server_;  // not used once the connection is over (see ~Session)
@@ -101,6 +102,7 @@ private:
     bool limit_body_ = false;
     std::uint64_t body_left_ = 0;
     bool client_done_ = false, backend_done_ = false;
+    bool bulk_up_ = false, bulk_down_ = false;  // the last read that way filled half a buffer
     Clock::time_point last_activity_;
     Clock::time_point handshake_deadline_;
     // Allocated once the handshake is done: a pending handshake costs no relay
