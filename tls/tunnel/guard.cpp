@@ -3,6 +3,8 @@
 
 #include <malloc.h>
 
+#include <algorithm>
+
 namespace cardgate::tunnel {
 
 namespace asio = boost::asio;
@@ -52,9 +54,12 @@ void Guard::report_due(bool everything) {
 // free pages back (a few milliseconds, once per wave, on the report timer).
 void Guard::release_memory() {
     const unsigned now = admission_->pending();
-    if (now > high_water_) high_water_ = now;
-    if (high_water_ < 128 || now > high_water_ / 4) return;
-    high_water_ = now;
+    unsigned top = high_water_.load();
+    while (now > top && !high_water_.compare_exchange_weak(top, now)) {
+    }
+    top = std::max(top, now);
+    if (top < 128 || now > top / 4) return;
+    if (!high_water_.compare_exchange_strong(top, now)) return;  // the other caller trims
     malloc_trim(0);
 }
 

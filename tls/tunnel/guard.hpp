@@ -8,6 +8,7 @@
 // its listener is gone may still give its place back or count a refusal.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -48,7 +49,7 @@ private:
     const std::shared_ptr<Admission> admission_;
     const Report report_;
     RefusalLog log_;
-    unsigned high_water_ = 0;  // pending connections at the top of the last wave
+    std::atomic<unsigned> high_water_{0};  // pending connections at the top of the last wave (timer and stop())
 };
 
 // Calls guard->report_due() every 250 ms until `timer` is cancelled.
