@@ -243,6 +243,7 @@ private:
     Status mapping(const toml::table& root, MappingConfig& out) const;
     Status login(const toml::table& root, LoginConfig& out) const;
     Status tls(const toml::table& root, TlsConfig& out) const;
+    Status tls_admission(const toml::table& t, TlsConfig& out) const;
     Result<TlsService> tls_service(const toml::table& t, std::string_view prefix) const;
     Result<TlsClient> tls_client(const toml::table& t, std::string_view prefix) const;
     Result<std::optional<TlsEndpoint>> endpoint(const toml::table& t, std::string_view prefix, std::string_view key,
@@ -898,17 +899,28 @@ Result<TlsClient> Parser::tls_client(const toml::table& t, std::string_view pref
     return c;
 }
 
+// The pending-handshake budget's share per source (tls/tunnel/admission.hpp).
+Status Parser::tls_admission(const toml::table& t, TlsConfig& out) const {
+    if (auto n = CG_TRY(count(t, "tls", "max_handshakes_per_source", 100000))) out.max_handshakes_per_source = *n;
+    if (auto n = CG_TRY(count(t, "tls", "handshake_rate_per_source", 1000000))) out.handshake_rate_per_source = *n;
+    if (auto n = CG_TRY(count(t, "tls", "handshake_burst_per_source", 1000000))) out.handshake_burst_per_source = *n;
+    if (auto d = CG_TRY(duration(t, "tls", "client_hello_timeout", false))) out.client_hello_timeout = *d;
+    return {};
+}
+
 Status Parser::tls(const toml::table& root, TlsConfig& out) const {
     const toml::table* t = CG_TRY(table(root, "", "tls"));
     if (!t) return {};
     CG_TRY_VOID(only_keys(*t, "tls", {"certificate", "key", "max_handshakes", "max_connections", "handshake_timeout",
-                                      "idle_timeout", "session_lifetime", "service", "client"}));
+                                      "idle_timeout", "session_lifetime", "service", "client", "max_handshakes_per_source",
+                                      "handshake_rate_per_source", "handshake_burst_per_source", "client_hello_timeout"}));
     out.certificate = CG_TRY(path_value(*t, "tls", "certificate"));
     out.key = CG_TRY(path_value(*t, "tls", "key"));
     if (auto n = CG_TRY(count(*t, "tls", "max_handshakes", 100000))) out.max_handshakes = *n;
     if (auto n = CG_TRY(count(*t, "tls", "max_connections", 1000000))) out.max_connections = *n;
     if (auto d = CG_TRY(duration(*t, "tls", "handshake_timeout", false))) out.handshake_timeout = *d;
     if (auto d = CG_TRY(duration(*t, "tls", "idle_timeout", false))) out.idle_timeout = *d;
+    CG_TRY_VOID(tls_admission(*t, out));
     if (auto d = CG_TRY(duration(*t, "tls", "session_lifetime", true))) {
         if (*d > std::chrono::hours(24))
             return fail(Code::config_value, *t->get("session_lifetime"), "tls.session_lifetime",

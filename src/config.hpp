@@ -154,9 +154,13 @@ struct TlsClient {
 struct TlsConfig {
     std::optional<std::string> certificate;  // server mode: chain PEM, absolute path
     std::optional<std::string> key;          // server mode: key file, absolute path
-    unsigned max_handshakes = 256;           // handshakes (and their checks) in flight; more are refused
+    unsigned max_handshakes = 1024;          // handshakes (and their checks) in flight: tls/tunnel/admission.hpp
+    unsigned max_handshakes_per_source = 32;    // of them from one IPv4 address or IPv6 /64
+    unsigned handshake_rate_per_source = 100;   // new connections a second from one source (token bucket)...
+    unsigned handshake_burst_per_source = 200;  // ...holding this many
     unsigned max_connections = 10000;        // established connections; more are refused
     std::chrono::milliseconds handshake_timeout{10000};
+    std::chrono::milliseconds client_hello_timeout{3000};  // accept -> complete ClientHello (server mode)
     std::chrono::milliseconds idle_timeout{300000};
     std::chrono::milliseconds session_lifetime{300000};  // resumption; 0 = no resumption
     std::vector<TlsService> services;

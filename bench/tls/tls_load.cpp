@@ -12,6 +12,10 @@
 //   tls_load throughput HOST:PORT CERT KEY CAFILE CLIENTS MIB VERSION
 //       CLIENTS threads, each one connection sending MIB MiB through to the
 //       sink; the time runs until the last 'k'.
+//   tls_load latency HOST:PORT CERT KEY CAFILE COUNT DEADLINE_MS VERSION
+//       COUNT sequential full handshakes as in `handshakes`, each given
+//       DEADLINE_MS (socket timeouts): success rate and p50/p99 latency (a
+//       failure counts as DEADLINE_MS). For "while 400 idle sockets are held".
 // VERSION is 1.2 or 1.3. Prints one line "key=value ...".
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -19,8 +23,10 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -34,6 +40,7 @@
 namespace {
 
 using clk = std::chrono::steady_clock;
+int g_timeout_ms = 0;  // latency mode: bound on every socket operation
 
 [[noreturn]] void die(const char* what) {
     std::fprintf(stderr, "tls_load: %s\n", what);
@@ -102,6 +109,11 @@ int connect_to(const std::string& hostport) {
     int s = ::socket(AF_INET, SOCK_STREAM, 0);
     int one = 1;
     ::setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (g_timeout_ms > 0) {
+        timeval tv{g_timeout_ms / 1000, (g_timeout_ms % 1000) * 1000};
+        ::setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        ::setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    }
     if (::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
         ::close(s);
         return -1;
@@ -156,7 +168,7 @@ bool one(SSL_CTX* ctx, const std::string& target, std::uint64_t payload) {
 int main(int argc, char** argv) {
     if (argc == 3 && std::string(argv[1]) == "sink") return sink(std::atoi(argv[2]));
     if (argc != 9) {
-        std::fprintf(stderr, "usage: tls_load sink PORT | handshakes|throughput HOST:PORT CERT KEY CAFILE CLIENTS N VERSION\n");
+        std::fprintf(stderr, "usage: tls_load sink PORT | handshakes|throughput|latency HOST:PORT CERT KEY CAFILE CLIENTS|COUNT N VERSION\n");
         return 2;
     }
     const std::string mode = argv[1], target = argv[2];
@@ -175,6 +187,21 @@ int main(int argc, char** argv) {
     } else if (mode == "throughput") {
         const std::uint64_t bytes = static_cast<std::uint64_t>(n) << 20;
         for (int i = 0; i < clients; ++i) threads.emplace_back([&] { (one(ctx, target, bytes) ? good : bad)++; });
+    } else if (mode == "latency") {
+        g_timeout_ms = std::atoi(argv[7]);
+        std::vector<double> ms;
+        for (int i = 0; i < clients; ++i) {
+            const auto t0 = clk::now();
+            const bool ok = one(ctx, target, 0);
+            (ok ? good : bad)++;
+            ms.push_back(ok ? std::chrono::duration<double, std::milli>(clk::now() - t0).count() : g_timeout_ms);
+        }
+        std::sort(ms.begin(), ms.end());
+        auto pct = [&](double p) { return ms[std::min(ms.size() - 1, static_cast<std::size_t>(p / 100 * (ms.size() - 1) + 0.5))]; };
+        std::printf("ok=%ld failed=%ld success=%.3f p50_ms=%.1f p99_ms=%.1f\n", good.load(), bad.load(),
+                    static_cast<double>(good.load()) / clients, pct(50), pct(99));
+        SSL_CTX_free(ctx);
+        return 0;
     } else {
         std::fprintf(stderr, "tls_load: unknown mode %s\n", mode.c_str());
         return 2;

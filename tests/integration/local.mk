@@ -15,4 +15,4 @@ INTEGRATION_TESTS = \
 	tests/integration/tunnel.sh \
 	tests/integration/tunnel-client.sh
 TESTS += $(INTEGRATION_TESTS)
-EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/tap.sh tests/integration/netns.sh
+EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/tap.sh tests/integration/netns.sh tests/integration/tunnel_load.py

@@ -15,6 +15,7 @@
 shopt -s lastpipe  # `printf ... | s_client_to ...` sets $out in this shell
 
 TUNNEL=${CARDGATE_TUNNEL_BIN:-$(dirname "$CARDGATE_BIN")/cardgate-tunnel}
+LOADPY=${CARDGATE_SRCDIR:-.}/tests/integration/tunnel_load.py
 NSSW=
 for d in /usr/lib/x86_64-linux-gnu /usr/lib64 /usr/lib /usr/local/lib; do
     [ -e "$d/libnss_wrapper.so" ] && { NSSW=$d/libnss_wrapper.so; break; }
@@ -333,9 +334,10 @@ start_tunnel "$C" "$LOG"
 MAIN_PID=$TUNNEL_PID
 wait_port 18443 && wait_port 18444 && wait_port 18445
 audits() { grep -c 'cardgate-tunnel: outcome=' "$1"; }
-# The readiness probes above were connections too; from here, each step
-# waits for its own audit line.
-sleep 0.5
+# The readiness probes above were connections too, closed before a
+# ClientHello: one summary line per service once their bursts are over (1 s).
+# From here, each step waits for its own audit line.
+for i in $(seq 50); do [ "$(grep -c 'the peer closed before a complete ClientHello' "$LOG")" -ge 3 ] && break; sleep 0.1; done
 mark() { MARK=$(audits "${1:-$LOG}"); }
 # audit_line [LOG]: the first audit line after the mark (waits up to 5 s).
 audit_line() {
@@ -535,7 +537,10 @@ check "SIGHUP with a bad config: the previous config still serves" test "$out" =
 cp "$TMP/good.conf" "$C"
 
 # ------------------------------------------------------------- limits
-# Four clients that connect and never send a ClientHello fill max_handshakes.
+# Four clients that connect and never send a ClientHello fill max_handshakes
+# (4): a newcomer closes the oldest of them (admission.hpp) and is served; the
+# other three are cut at min(client_hello_timeout, handshake_timeout) = 2 s.
+# Neither is worth an audit line per connection: one summary line each.
 mark
 python3 - "$TMP/stall.done" <<'PY' &
 import socket, sys, time
@@ -549,17 +554,141 @@ for i in $(seq 50); do [ -e "$TMP/stall.done" ] && break; sleep 0.1; done
 sleep 0.2
 t0=$(date +%s.%N)
 printf 'ping\nbye\n' | s_client_to 18443 alice
-line=$(grep 'cardgate-tunnel: outcome=' "$LOG" | sed -n "$((MARK + 1)),\$p" | grep -m1 'max_handshakes')
-check "max_handshakes (4) holds: a fifth connection is refused (tls_limit) while 4 handshakes stall" \
-    test -n "$line" -a -z "$(contains "$out" hello && echo served)"
-for i in $(seq 50); do [ "$(grep -c 'TLS handshake not finished within' "$LOG")" -ge 4 ] && break; sleep 0.1; done
+check "max_handshakes (4) full of stalled handshakes: a newcomer is served, the oldest stalled one is closed for it" \
+    test "$out" = $'hello alice\necho ping'
+for i in $(seq 80); do grep -q 'closed 3 connections from 127.0.0.1 in .*no complete ClientHello' "$LOG" && break; sleep 0.1; done
 t1=$(date +%s.%N)
-check "handshake_timeout (2s): the four stalled clients are cut (tls_limit)" \
-    test "$(grep -c 'reason=tls_limit.*TLS handshake not finished within tls.handshake_timeout' "$LOG")" -ge 4
-check "handshake_timeout: they were cut within ~2 s, not later" awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a < 4.5) }'
-printf 'ping\nbye\n' | s_client_to 18443 alice
-check "after the stalled clients are cut, a client is served again" test "$out" = $'hello alice\necho ping'
+check "the eviction is audited once, summarised (tls_limit, peer = the source)" \
+    grep -q 'reason=tls_limit .*peer="127.0.0.1" .*closed 1 connection from 127.0.0.1 in .*oldest unfinished handshakes closed' "$LOG"
+check "the three other stalled clients are cut (no ClientHello in 2 s): one summary line for the three" \
+    test "$(grep -c 'closed 3 connections from 127.0.0.1 in .*no complete ClientHello within tls.client_hello_timeout' "$LOG")" -eq 1
+check "they were cut within ~2 s (+1 s for the burst to end), not later" awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a < 6) }'
+check "no audit line per stalled connection" test -z "$(grep 'cardgate-tunnel: outcome=' "$LOG" | sed -n "$((MARK + 1)),\$p" | grep 'not finished within')"
 kill "$STALL" 2>/dev/null
+# A ClientHello, then silence: the handshake is past its hello, so the whole
+# handshake_timeout (2 s) applies and the cut is audited on its own line.
+mark
+run python3 "$LOADPY" dribble 18443 127.0.0.1 0 "$TMP/cas.pem"
+line=$(audit_line)
+check "a client that stalls after its ClientHello is cut at handshake_timeout, audited (tls_limit)" \
+    test -n "$(contains "$line" 'TLS handshake not finished within tls.handshake_timeout' && contains "$out" 'cut_after_s=' && echo y)"
+
+# ------------------------------------------------------------- hostile load
+# Issue 21: one source's idle sockets, a dribbled ClientHello, a flood of full
+# handshakes. A tunnel with the default limits (and no key the base release
+# lacks, so that the same checks fail there). Attackers bind to 127.0.0.2 or
+# 127.0.0.3, legitimate clients to 127.0.0.1. Bounded: 400 sockets, at most
+# 4,000 connections in all, a flood of at most 4,000 connections (1,000
+# under the sanitizers) in at most 6 s.
+SCALE=1 SLACK_KIB=16384
+# ASan keeps up to 256 MiB of freed memory in quarantine: "back near the
+# baseline" then means within that.
+nm -D --undefined-only "$TUNNEL" 2>/dev/null | grep -q '__asan_' && SCALE=4 SLACK_KIB=$((320 * 1024))
+H=$(mkconf hostile <<'EOF'
+[[tls.service]]
+name = "load"
+listen = "127.0.0.1:18643"
+backend = "127.0.0.1:18081"
+allow_users = ["alice"]
+EOF
+)
+LOGH=$TMP/tunnel-hostile.log
+: >"$LOGH"
+start_tunnel "$H" "$LOGH"
+H_PID=$TUNNEL_PID
+for i in $(seq 100); do grep -q serving "$LOGH" && break; sleep 0.1; done
+rss() { awk '/^VmRSS/ { print $2 }' "/proc/$H_PID/status"; }
+legit() {  # legit COUNT [OPTIONS]: sequential requests as alice from 127.0.0.1
+    local n=$1
+    shift
+    python3 "$LOADPY" legit 18643 127.0.0.1 "$n" "$TMP/alice.pem" "$TMP/alice.key" "$TMP/cas.pem" "$@"
+}
+field() { printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+# settled: until the tunnel's log has been quiet for 1.5 s (bursts reported), at most 10 s.
+settled() {
+    local i n m quiet=0
+    n=$(wc -l <"$LOGH")
+    for i in $(seq 20); do
+        sleep 0.5
+        m=$(wc -l <"$LOGH")
+        if [ "$m" -eq "$n" ]; then quiet=$((quiet + 1)); else quiet=0; fi
+        [ "$quiet" -ge 3 ] && return 0
+        n=$m
+    done
+}
+warm=$(legit 20)
+base_rss=$(rss)
+echo "# hostile: warm-up $warm; VmRSS ${base_rss} kB"
+
+# 400 idle sockets from one source, reopened as the tunnel closes them.
+rm -f "$TMP/idle.ready"
+python3 "$LOADPY" idle 18643 127.0.0.2 400 6 "$TMP/idle.ready" --reopen >"$TMP/idle.out" 2>&1 &
+IDLE=$!
+PIDS+=($IDLE)
+for i in $(seq 100); do [ -e "$TMP/idle.ready" ] && break; sleep 0.1; done
+sleep 0.3
+peak_rss=$(rss)
+lg=$(legit 5 --interval 0.2 --deadline 1)
+echo "# hostile: 400 idle sockets from 127.0.0.2; 127.0.0.1: $lg; VmRSS ${peak_rss} kB"
+if [ "$(field "$lg" ok)" = 5 ] && awk -v m="$(field "$lg" max_ms)" 'BEGIN { exit !(m < 1000) }'; then
+    ok "400 idle sockets from 127.0.0.2: a client from 127.0.0.1 still completes its mTLS request within 1 s"
+else
+    not_ok "400 idle sockets: legitimate client served within 1 s"; { echo "legit: $lg"; tail -5 "$LOGH"; } | diag
+fi
+wait "$IDLE"
+echo "# hostile: idle attacker: $(cat "$TMP/idle.out")"
+settled
+n=$(grep -c 'peer="127.0.0.2"' "$LOGH")
+refused=$(grep -o 'refused [0-9]* connections from 127.0.0.2 in [0-9.]* s: per-source handshake limit' "$LOGH" | head -1)
+echo "# hostile: $n audit lines for 127.0.0.2, e.g. \"$refused\""
+check "400 idle sockets: refusals audited once per source and burst (at most 8 lines in all, not hundreds)" \
+    test -n "$refused" -a "$n" -le 8 -a "$(grep -c 'refused .* from 127.0.0.2 .*per-source' "$LOGH")" -le 3
+check "400 idle sockets: the summary counts the refused connections (at least 300)" \
+    test "$(printf '%s' "$refused" | awk '{ print $2 }')" -ge 300
+after_rss=$(rss)
+echo "# hostile: VmRSS before ${base_rss} kB, during ${peak_rss} kB, after ${after_rss} kB"
+check "400 idle sockets: the tunnel's memory returns near its baseline (at most +$((SLACK_KIB / 1024)) MiB)" test "$after_rss" -le $((base_rss + SLACK_KIB))
+
+# A ClientHello dribbled byte by byte: cut at client_hello_timeout (3 s default).
+out=$(python3 "$LOADPY" dribble 18643 127.0.0.3 0.05 "$TMP/cas.pem")
+echo "# hostile: dribble: $out"
+check "a ClientHello dribbled a byte every 50 ms is cut at client_hello_timeout (3 s)" \
+    awk -v c="$(field "$out" cut_after_s)" 'BEGIN { exit !(c >= 2.8 && c < 5) }'
+settled
+check "the dribbler's cut is summarised for its source" grep -q 'closed 1 connection from 127.0.0.3 in .*no complete ClientHello' "$LOGH"
+
+# A flood of full handshakes from 127.0.0.2 (bob: a valid badge the service
+# refuses, so every handshake that gets in costs a full check) while alice
+# keeps coming from 127.0.0.1. A Python client on a shared CI machine cannot
+# outrun the default bucket (100 a second), so it is made smaller here, by a
+# reload (which must apply new limits to a running tunnel).
+printf '%s\n' 'handshake_rate_per_source = 20' 'handshake_burst_per_source = 40' >"$TMP/rate.toml"
+sed -i '/^key = /r '"$TMP/rate.toml" "$H"
+kill -HUP "$H_PID"
+for i in $(seq 50); do grep -q 'reloaded' "$LOGH" && break; sleep 0.1; done
+check "SIGHUP: the hostile-load tunnel reloads with a smaller per-source bucket" grep -q "reloaded $H" "$LOGH"
+mark "$LOGH"
+base_rss=$(rss)
+python3 "$LOADPY" flood 18643 127.0.0.2 6 $((4000 / SCALE)) 4 "$TMP/bob.pem" "$TMP/bob.key" "$TMP/cas.pem" >"$TMP/flood.out" 2>&1 &
+FLOOD=$!
+PIDS+=($FLOOD)
+sleep 0.2
+lg=$(legit $((40 / SCALE)) --interval 0.05 --deadline 5)
+wait "$FLOOD"
+echo "# hostile: flood from 127.0.0.2: $(cat "$TMP/flood.out"); alice from 127.0.0.1 meanwhile: $lg"
+if [ "$(field "$lg" failed)" = 0 ] && awk -v m="$(field "$lg" p99_ms)" -v s=$SCALE 'BEGIN { exit !(m < 1000 * s) }'; then
+    ok "a flood of full handshakes from 127.0.0.2: 127.0.0.1's clients keep completing (p99 $(field "$lg" p99_ms) ms)"
+else
+    not_ok "flood: legitimate clients keep completing"; echo "legit: $lg" | diag
+fi
+settled
+n=$(grep 'cardgate-tunnel: outcome=' "$LOGH" | sed -n "$((MARK + 1)),\$p" | grep -c 'peer="127.0.0.2"')
+check "flood: refusals at the door summarised (at most 4 lines for 127.0.0.2)" \
+    test "$n" -le 4 -a -n "$(grep 'refused [0-9]* connections from 127.0.0.2 in .*handshake rate' "$LOGH")"
+after_rss=$(rss)
+echo "# hostile: flood: VmRSS before ${base_rss} kB, after ${after_rss} kB"
+check "flood: the tunnel's memory returns near its baseline (at most +$((SLACK_KIB / 1024)) MiB)" test "$after_rss" -le $((base_rss + SLACK_KIB))
+kill "$H_PID"
 
 # ------------------------------------------------------------- OCSP
 # The leaves by OCSP (the issuing CA's responder); the issuing CA itself has
@@ -739,6 +868,39 @@ via_client 19445
 line=$(audit_line)
 check "client mode: the hostile token's revoked badge is refused by the server (cert_revoked)" \
     test -n "$(contains "$line" 'reason=cert_revoked' && ! contains "$out" hello && echo y)"
+
+# The same guard on client mode's local side, where a source is a local uid
+# (any local user can bind 127.0.0.2): a flood of connections (each would make
+# the badge sign) from uid 65534, which allow_uids admits, is refused at accept
+# past its share (2 pending, a bucket of 4), summarised in the client's log;
+# the owner is still carried through.
+CLG=$(mkconf guarded <<EOF
+max_handshakes_per_source = 2
+handshake_rate_per_source = 1
+handshake_burst_per_source = 4
+[[tls.client]]
+name = "guarded"
+listen = "127.0.0.1:19448"
+connect = "127.0.0.1:18443"
+server_name = "localhost"
+certificate = "pkcs11:token=alice-ec256;id=%01;type=cert"
+key = "pkcs11:token=alice-ec256;id=%01;type=private?pin-source=file:$PINF"
+allow_uids = [65534]
+EOF
+)
+start_client "$CLG" "$TMP/client-guard.log" 19448
+CIDLE=$(mktemp -d); chmod 0777 "$CIDLE"
+setpriv --reuid=65534 --regid=65534 --clear-groups python3 "$LOADPY" idle 19448 127.0.0.2 40 2 "$CIDLE/ready" \
+    >"$TMP/cidle.out" 2>&1
+for i in $(seq 30); do grep -q 'client guarded: refused' "$TMP/client-guard.log" && break; sleep 0.1; done
+sleep 1.5
+rm -rf "$CIDLE"
+refused=$(grep -o 'client guarded: refused [0-9]* connections from uid 65534' "$TMP/client-guard.log" | awk '{ n += $4; l++ } END { print n + 0, l + 0 }')
+echo "# client mode: 40 local connections from uid 65534: $(cat "$TMP/cidle.out"); refused (count, lines): $refused"
+check "client mode: a local flood from one source is refused past its share, in at most 2 summary lines" \
+    test "${refused% *}" -ge 30 -a "${refused#* }" -le 2
+via_client 19448
+check "client mode: meanwhile the owner is carried through" test "$out" = $'hello alice\necho ping'
 
 # curl (Debian's curl cannot use a provider key itself) through alice's client
 # tunnel to the header service: the badge signs on the token, the backend sees

@@ -1,6 +1,7 @@
 // cardgate-tunnel's pure parts: [tls] config (strict, file:line:col), the
 // PROXY v2 header byte for byte, the identity header against hostile
-// requests, the authorisation decision and the audit line.
+// requests, the authorisation decision, the audit line, and the
+// pending-handshake budget with its refusal summaries (time injected).
 #define BOOST_TEST_MODULE tunnel
 #include <boost/test/unit_test.hpp>
 
@@ -9,10 +10,12 @@
 #include <vector>
 
 #include "src/config.hpp"
+#include "tls/tunnel/admission.hpp"
 #include "tls/tunnel/audit.hpp"
 #include "tls/tunnel/authorise.hpp"
 #include "tls/tunnel/http_identity.hpp"
 #include "tls/tunnel/proxy_v2.hpp"
+#include "tls/tunnel/refusal_log.hpp"
 
 namespace cardgate {
 std::ostream& operator<<(std::ostream& os, Code c) { return os << name(c); }
@@ -103,7 +106,11 @@ BOOST_AUTO_TEST_CASE(defaults_when_tls_is_absent_or_minimal) {
     auto r = parse(base);
     BOOST_REQUIRE(r.ok());
     BOOST_TEST(r->tls.services.empty());
-    BOOST_TEST(r->tls.max_handshakes == 256u);
+    BOOST_TEST(r->tls.max_handshakes == 1024u);
+    BOOST_TEST(r->tls.max_handshakes_per_source == 32u);
+    BOOST_TEST(r->tls.handshake_rate_per_source == 100u);
+    BOOST_TEST(r->tls.handshake_burst_per_source == 200u);
+    BOOST_TEST((r->tls.client_hello_timeout == 3s));
     BOOST_TEST((r->tls.idle_timeout == 5min));
     auto s = parse(base + server + service);
     BOOST_REQUIRE(s.ok());
@@ -499,6 +506,147 @@ BOOST_AUTO_TEST_CASE(audit_line_is_clean_and_complete) {
                          "peer=\"127.0.0.1:5\" resumed=yes") == 0u + std::string("cardgate-tunnel: ").size());
     BOOST_TEST(line.find('\x1b') == std::string::npos);
     BOOST_TEST(line.find("cert_serial=- cert_sha256=-") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ------------------------------------------------------- admission
+
+BOOST_AUTO_TEST_SUITE(admission)
+
+namespace {
+
+struct Victim : Evictable {
+    int evicted = 0;
+    void evict() override { ++evicted; }
+};
+
+AdmissionLimits limits(unsigned max_pending, unsigned per_source, unsigned rate = 1000, unsigned burst = 1000) {
+    AdmissionLimits l;
+    l.max_pending = max_pending;
+    l.per_source = per_source;
+    l.rate = rate;
+    l.burst = burst;
+    return l;
+}
+
+const SteadyTime t0{};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(tls_admission_keys_parse_and_are_range_checked) {
+    auto r = parse(base + server + "max_handshakes_per_source = 4\nhandshake_rate_per_source = 7\n"
+                   "handshake_burst_per_source = 9\nclient_hello_timeout = \"1s\"\n");
+    BOOST_TEST_INFO((r.ok() ? std::string() : r.error().message()));
+    BOOST_REQUIRE(r.ok());
+    BOOST_TEST(r->tls.max_handshakes_per_source == 4u);
+    BOOST_TEST(r->tls.handshake_rate_per_source == 7u);
+    BOOST_TEST(r->tls.handshake_burst_per_source == 9u);
+    BOOST_TEST((r->tls.client_hello_timeout == 1s));
+    expect_error(base + server + "max_handshakes_per_source = 0\n", Code::config_value, "7:29", "out of range");
+    expect_error(base + server + "client_hello_timeout = \"0s\"\n", Code::config_value, "7:24", "longer than 0");
+    expect_error(base + server + "handshake_rate_per_source = 1.5\n", Code::config_type, "7:29", "expected an integer");
+}
+
+BOOST_AUTO_TEST_CASE(ipv6_sources_are_grouped_by_64_and_mapped_v4_is_v4) {
+    namespace ip = boost::asio::ip;
+    BOOST_TEST(source_of(ip::make_address("192.0.2.7")) == "192.0.2.7");
+    BOOST_TEST(source_of(ip::make_address("2001:db8:1:2:aaaa::1")) == "2001:db8:1:2::/64");
+    BOOST_TEST(source_of(ip::make_address("2001:db8:1:2:ffff:1:2:3")) == "2001:db8:1:2::/64");
+    BOOST_TEST(source_of(ip::make_address("2001:db8:1:3::1")) == "2001:db8:1:3::/64");
+    BOOST_TEST(source_of(ip::make_address("::ffff:192.0.2.7")) == "192.0.2.7");
+}
+
+BOOST_AUTO_TEST_CASE(one_source_cannot_take_more_than_its_share) {
+    auto a = Admission::create(limits(100, 3));
+    std::vector<std::unique_ptr<Admission::Ticket>> held;
+    for (int i = 0; i < 3; ++i) held.push_back(std::move(a->admit("192.0.2.9", t0).ticket));
+    auto fourth = a->admit("192.0.2.9", t0);
+    BOOST_TEST(!fourth.ticket);
+    BOOST_TEST((fourth.refusal == Refusal::per_source));
+    BOOST_TEST(a->admit("192.0.2.1", t0).ticket != nullptr);  // another source is not affected
+    held.pop_back();                                           // one place given back
+    BOOST_TEST(a->admit("192.0.2.9", t0).ticket != nullptr);
+}
+
+BOOST_AUTO_TEST_CASE(a_flood_from_one_source_empties_its_bucket_only) {
+    auto a = Admission::create(limits(1000, 1000, 10, 20));
+    int admitted = 0;
+    for (int i = 0; i < 100; ++i) admitted += a->admit("192.0.2.9", t0).ticket ? 1 : 0;  // each released at once
+    BOOST_TEST(admitted == 20);  // the burst
+    auto next = a->admit("192.0.2.9", t0);
+    BOOST_TEST((!next.ticket && next.refusal == Refusal::rate));
+    BOOST_TEST(a->admit("192.0.2.1", t0).ticket != nullptr);
+    admitted = 0;
+    for (int i = 0; i < 100; ++i) admitted += a->admit("192.0.2.9", t0 + 1s).ticket ? 1 : 0;
+    BOOST_TEST(admitted == 10);  // one second refills `rate`
+}
+
+BOOST_AUTO_TEST_CASE(a_full_budget_evicts_the_oldest_unfinished_handshake) {
+    auto a = Admission::create(limits(3, 3));
+    auto v1 = std::make_shared<Victim>(), v2 = std::make_shared<Victim>(), v3 = std::make_shared<Victim>();
+    auto t1 = std::move(a->admit("192.0.2.9", t0).ticket);
+    auto t2 = std::move(a->admit("192.0.2.9", t0).ticket);
+    auto t3 = std::move(a->admit("192.0.2.8", t0).ticket);
+    t1->bind(v1);
+    t2->bind(v2);
+    t3->bind(v3);
+    t1->handshake_done();  // past its handshake: keeps its place
+    auto o = a->admit("192.0.2.1", t0);
+    BOOST_REQUIRE(o.ticket != nullptr);
+    BOOST_TEST(o.victim.get() == static_cast<Evictable*>(v2.get()));  // the oldest still unfinished
+    BOOST_TEST(a->pending() == 3u);
+    BOOST_TEST(a->pending_from("192.0.2.9") == 1u);
+    t2.reset();  // the evicted connection's ticket releases nothing twice
+    BOOST_TEST(a->pending() == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(a_full_budget_of_finished_handshakes_refuses_the_newcomer) {
+    auto a = Admission::create(limits(2, 2));
+    auto v = std::make_shared<Victim>();
+    auto t1 = std::move(a->admit("192.0.2.9", t0).ticket);
+    auto t2 = std::move(a->admit("192.0.2.8", t0).ticket);
+    t1->bind(v);
+    t1->handshake_done();
+    // t2 is not bound yet (being set up): not evictable either.
+    auto o = a->admit("192.0.2.1", t0);
+    BOOST_TEST(!o.ticket);
+    BOOST_TEST((o.refusal == Refusal::budget_full));
+    BOOST_TEST(!o.victim);
+}
+
+BOOST_AUTO_TEST_CASE(idle_sources_are_forgotten) {
+    auto a = Admission::create(limits(100000, 10, 100, 100));
+    for (int i = 0; i < 5000; ++i) a->admit("10.0." + std::to_string(i / 256) + "." + std::to_string(i % 256), t0);
+    BOOST_TEST(a->sources_tracked() <= 5000u);
+    for (int i = 0; i < 1100; ++i) a->admit("192.0.2.1", t0 + 10s);  // buckets full again by then
+    BOOST_TEST(a->sources_tracked() < 10u);
+}
+
+BOOST_AUTO_TEST_CASE(refusals_are_summarised_once_per_source_and_burst) {
+    RefusalLog log(1s, 10s);
+    for (int i = 0; i < 372; ++i) log.add("wiki", "127.0.0.9", Refusal::per_source, t0 + i * 5ms);
+    log.add("wiki", "127.0.0.8", Refusal::rate, t0);
+    BOOST_TEST(log.due(t0 + 1s).size() == 1u);  // 127.0.0.8's burst is quiet; 127.0.0.9's goes on
+    BOOST_TEST(log.due(t0 + 2s).empty());
+    auto bursts = log.due(t0 + 1860ms + 1s);
+    BOOST_REQUIRE(bursts.size() == 1u);
+    BOOST_TEST(bursts[0].count == 372u);
+    BOOST_TEST(summary(bursts[0]) ==
+               "refused 372 connections from 127.0.0.9 in 1.9 s: per-source handshake limit (tls.max_handshakes_per_source)");
+    BOOST_TEST(log.due(t0 + 1h, true).empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_sustained_attack_is_reported_every_span) {
+    RefusalLog log(1s, 10s);
+    int lines = 0;
+    for (int i = 0; i < 3000; ++i) {  // 30 s of refusals every 10 ms
+        log.add("wiki", "127.0.0.9", Refusal::client_hello_timeout, t0 + i * 10ms);
+        lines += static_cast<int>(log.due(t0 + i * 10ms).size());
+    }
+    lines += static_cast<int>(log.due(t0 + 1h).size());
+    BOOST_TEST(lines >= 3);
+    BOOST_TEST(lines <= 4);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -22,6 +22,7 @@
 #include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -35,6 +36,7 @@
 #include "tls/tunnel/audit.hpp"
 #include "tls/tunnel/peer_uid.hpp"
 #include "tls/tunnel/unix_listener.hpp"
+#include "tls/tunnel/guard.hpp"
 #include "tools/prompt.hpp"
 
 namespace cardgate::tunnel {
@@ -181,6 +183,7 @@ struct Tunnel {
     ServerCheck check;
     std::unique_ptr<asio::ssl::context> tls;
     std::unique_ptr<LocalAcceptor> acceptor;
+    std::shared_ptr<Guard> guard;  // the pending-handshake budget, shared by every client tunnel
 };
 
 // The tunnel serves its owner and the uids listed in allow_uids, nobody else.
@@ -212,13 +215,24 @@ void audit_client(const Tunnel& t, const LocalPeer& peer, const ServerVerdict* s
     audit(r, foreground);
 }
 
-class Connection : public std::enable_shared_from_this<Connection> {
+// Pending (holding a place in the guard's budget) until its TLS connection is up.
+class Connection : public std::enable_shared_from_this<Connection>, public Evictable {
 public:
-    Connection(Tunnel& t, Local::socket local, LocalPeer peer, std::chrono::milliseconds timeout, bool foreground)
+    Connection(Tunnel& t, Local::socket local, LocalPeer peer, std::chrono::milliseconds timeout, bool foreground,
+               std::unique_ptr<Admission::Ticket> ticket)
         : t_(t), local_(std::move(local)), peer_(std::move(peer)), tls_(tcp::socket(local_.get_executor()), *t.tls),
-          timer_(local_.get_executor()), timeout_(timeout), foreground_(foreground) {}
+          timer_(local_.get_executor()), timeout_(timeout), foreground_(foreground), ticket_(std::move(ticket)) {}
+
+    void evict() override {
+        asio::post(local_.get_executor(), [self = shared_from_this()]() {
+            if (self->closed_ || self->established_) return;
+            self->t_.guard->count(self->t_.client->name, self->ticket_->source(), Refusal::evicted);
+            self->close();
+        });
+    }
 
     void start() {
+        ticket_->bind(std::weak_ptr<Evictable>(shared_from_this()));
         // verify_server() reports into server_; the SSL lives no longer than this object.
         SSL_set_ex_data(tls_.native_handle(), server_verdict_index(), &server_);
         timer_.expires_after(timeout_);
@@ -251,6 +265,7 @@ private:
     }
     void close() {
         closed_ = true;
+        ticket_->release();
         boost::system::error_code ignored;
         timer_.cancel();
         local_.close(ignored);
@@ -266,6 +281,7 @@ private:
             return refuse("denied", server_.code, why);
         }
         established_ = true;
+        ticket_->release();
         timer_.cancel();
         describe_server(server_, SSL_get0_peer_certificate(tls_.native_handle()));  // get0: borrowed
         audit_client(t_, peer_, &server_, {"granted", Code::ok, "TLS with " + t_.client->connect.text + " established"},
@@ -315,6 +331,7 @@ private:
     std::chrono::milliseconds timeout_;
     bool foreground_;
     bool established_ = false, closed_ = false;
+    std::unique_ptr<Admission::Ticket> ticket_;
     std::array<char, 16384> a_{}, b_{};
 };
 
@@ -333,7 +350,12 @@ void admit(Tunnel& t, Local::socket s, std::chrono::milliseconds timeout, bool f
         s.close(ignored);
         return;
     }
-    std::make_shared<Connection>(t, std::move(s), std::move(*peer), timeout, foreground)->start();
+    // Then the budget, per local uid: the owner's share is not the others'
+    // (they were refused above), and one of its programs cannot take the
+    // places of all the others.
+    auto ticket = t.guard->admit(t.client->name, "uid " + std::to_string(peer->uid));
+    if (!ticket) return;  // refused: counted, closed with `s`
+    std::make_shared<Connection>(t, std::move(s), std::move(*peer), timeout, foreground, std::move(ticket))->start();
 }
 
 void accept(Tunnel& t, asio::io_context& io, std::chrono::milliseconds timeout, bool foreground) {
@@ -409,9 +431,13 @@ int run_client(const ClientOptions& options, Config config) {
     // Every key is loaded (and the PIN asked, once) before serving anything.
     asio::io_context io;
     std::vector<std::unique_ptr<Tunnel>> tunnels;
+    const auto guard = Guard::create(admission_limits(config.tls), [fg = options.foreground](const Burst& b) {
+        note(fg, LOG_WARNING, "client " + b.where + ": " + summary(b));
+    });
     for (const TlsClient* c : chosen) {
         auto t = std::make_unique<Tunnel>();
         t->client = c;
+        t->guard = guard;
         t->owner = ::geteuid();
         if (c->check_revocation) t->check.checker = *checker;
         auto ctx = make_context(*lib, config, *c, t->check);
@@ -436,9 +462,12 @@ int run_client(const ClientOptions& options, Config config) {
         accept(*t, io, config.tls.handshake_timeout, options.foreground);
     }
     note(options.foreground, LOG_INFO, "client: " + std::to_string(tunnels.size()) + " tunnel(s) listening");
+    asio::steady_timer report_timer(io);
+    report_periodically(report_timer, guard);
     asio::signal_set signals(io, SIGTERM, SIGINT);
     signals.async_wait([&](const boost::system::error_code& ec, int) {
         if (ec) return;
+        report_timer.cancel();
         for (auto& t : tunnels) {
             boost::system::error_code ignored;
             t->acceptor->close(ignored);
@@ -448,6 +477,7 @@ int run_client(const ClientOptions& options, Config config) {
     std::thread second([&io] { io.run(); });
     io.run();
     second.join();
+    guard->report_due(true);
     for (auto& t : tunnels)
         if (t->client->listen_unix) remove_unix_socket(*t->client->listen_unix, t->owner);
     return 0;

@@ -86,7 +86,7 @@ Status Gate::make_contexts(const Gate* previous) {
         if (!ctx) return Error(Code::crypto, "SSL_CTX_new: " + openssl_error());
         SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
         SSL_CTX_set_options(ctx.get(), SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
-        SSL_CTX_set_mode(ctx.get(), SSL_MODE_RELEASE_BUFFERS);
+        // SSL_MODE_RELEASE_BUFFERS is set per connection, adaptively (session.cpp).
         CG_TRY_VOID(use_certificate_chain(ctx.get(), *tls.certificate));
         if (SSL_CTX_use_PrivateKey(ctx.get(), key.get()) != 1 || SSL_CTX_check_private_key(ctx.get()) != 1)
             return Error(Code::config_file, "tls.key: " + *tls.key + ": does not match tls.certificate: " + openssl_error());

@@ -1,7 +1,7 @@
 # cardgate-tunnel (tls/tunnel): mutual TLS with the badge, server and client
 # mode. The pure parts (PROXY v2, the identity header, authorisation, audit
-# line), the Gate and the client's owner checks (peer_uid, unix_listener)
-# are a convenience library shared with the unit tests.
+# line), the Gate, the client's owner checks (peer_uid, unix_listener) and
+# the pending-handshake guard are a convenience library shared with the unit tests.
 noinst_LTLIBRARIES += libcardgate_tunnel.la
 libcardgate_tunnel_la_SOURCES = \
 	tls/tunnel/proxy_v2.hpp tls/tunnel/proxy_v2.cpp \
@@ -10,7 +10,10 @@ libcardgate_tunnel_la_SOURCES = \
 	tls/tunnel/audit.hpp tls/tunnel/audit.cpp \
 	tls/tunnel/gate.hpp tls/tunnel/gate.cpp \
 	tls/tunnel/peer_uid.hpp tls/tunnel/peer_uid.cpp \
-	tls/tunnel/unix_listener.hpp tls/tunnel/unix_listener.cpp
+	tls/tunnel/unix_listener.hpp tls/tunnel/unix_listener.cpp \
+	tls/tunnel/admission.hpp tls/tunnel/admission.cpp \
+	tls/tunnel/refusal_log.hpp tls/tunnel/refusal_log.cpp \
+	tls/tunnel/guard.hpp tls/tunnel/guard.cpp
 libcardgate_tunnel_la_LIBADD = libcardgate.la $(OPENSSL_LIBS)
 
 bin_PROGRAMS += cardgate-tunnel

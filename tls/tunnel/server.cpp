@@ -39,10 +39,24 @@ std::set<std::string> listen_set(const Gate& g) {
     return s;
 }
 
+// A burst of refusals at the door: one audit line for all of them.
+Guard::Report audit_burst(bool foreground) {
+    return [foreground](const Burst& b) {
+        AuditRecord r;
+        r.outcome = "denied";
+        r.code = Code::tls_limit;
+        r.service = b.where;
+        r.peer = b.source;
+        r.detail = summary(b);
+        audit(r, foreground);
+    };
+}
+
 }  // namespace
 
 Server::Server(asio::io_context& io, std::shared_ptr<const Gate> gate, bool foreground)
-    : io_(io), checks_(check_threads()), foreground_(foreground), gate_(std::move(gate)) {}
+    : io_(io), checks_(check_threads()), foreground_(foreground), gate_(std::move(gate)),
+      guard_(Guard::create(admission_limits(gate_->config().tls), audit_burst(foreground))), report_timer_(io) {}
 
 Server::~Server() {
     stop();
@@ -59,6 +73,7 @@ Status Server::replace(std::shared_ptr<const Gate> gate) {
     if (listen_set(*gate) != listen_set(*gate_))
         return Error(Code::config_value, "the set of [[tls.service]] listen addresses changed: that needs a restart");
     gate_ = std::move(gate);
+    guard_->set_limits(admission_limits(gate_->config().tls));
     return {};
 }
 
@@ -78,6 +93,7 @@ Status Server::listen() {
         listeners_.push_back(std::move(l));
     }
     for (std::size_t i = 0; i < listeners_.size(); ++i) accept(i);
+    report_periodically(report_timer_, guard_);
     return {};
 }
 
@@ -87,6 +103,8 @@ void Server::stop() {
         l->acceptor.close(ignored);
         l->retry.cancel();
     }
+    report_timer_.cancel();
+    guard_->report_due(true);
 }
 
 void Server::accept(std::size_t i) {
@@ -108,13 +126,17 @@ void Server::accept(std::size_t i) {
         while (idx < services.size() && endpoint_key(services[idx].listen) != endpoint_key(l.endpoint)) ++idx;
         const auto& tls = g->config().tls;
         std::string refused;
+        boost::system::error_code e_ignored;
         if (idx == services.size()) refused = "no service listens here any more";
         else if (counters->connections.load() >= tls.max_connections)
             refused = "tls.max_connections (" + std::to_string(tls.max_connections) + ") reached";
-        else if (counters->handshakes.load() >= tls.max_handshakes)
-            refused = "tls.max_handshakes (" + std::to_string(tls.max_handshakes) + ") in flight";
         if (refused.empty()) {
-            std::make_shared<Session>(*this, g, idx, std::move(socket))->start();
+            // Refusals by the pending-handshake budget are counted by the
+            // guard and audited once per source and burst, not here.
+            if (auto ticket = guard_->admit(services[idx].name, socket))
+                std::make_shared<Session>(*this, g, idx, std::move(socket), std::move(ticket))->start();
+            else
+                socket.close(e_ignored);
         } else {
             AuditRecord r;
             r.outcome = "denied";

@@ -9,8 +9,11 @@
 //
 // Limits (all from [tls]):
 //   max_connections    connections open at once; one more is closed at accept (tls_limit)
-//   max_handshakes     connections between accept and decision (handshake, check,
-//                      request head); one more is closed at accept (tls_limit)
+//   max_handshakes, max_handshakes_per_source, handshake_rate_per_source,
+//   handshake_burst_per_source
+//                      the pending-handshake budget (accept → decision) and each
+//                      source's share of it: guard.hpp, admission.hpp
+//   client_hello_timeout  bound on accept → complete ClientHello
 //   handshake_timeout  bound on accept → decision, on reading an HTTP request head,
 //                      and on connecting to the backend; a stalled client is cut (tls_limit)
 //   idle_timeout       an established connection with no byte either way is closed
@@ -28,6 +31,7 @@
 
 #include "src/clock.hpp"
 #include "tls/tunnel/gate.hpp"
+#include "tls/tunnel/guard.hpp"
 
 namespace cardgate::tunnel {
 
@@ -51,11 +55,11 @@ public:
     boost::asio::thread_pool& checks() noexcept { return checks_; }
     const Clock& clock() const noexcept { return clock_; }
     bool foreground() const noexcept { return foreground_; }
+    const std::shared_ptr<Guard>& guard() const noexcept { return guard_; }
     // Shared with the connections: a connection still queued in the
     // io_context when the Server is gone (at exit) may still count down.
     struct Counters {
         std::atomic<unsigned> connections{0};
-        std::atomic<unsigned> handshakes{0};
     };
     const std::shared_ptr<Counters> counters = std::make_shared<Counters>();
 
@@ -70,6 +74,8 @@ private:
     mutable std::mutex gate_mutex_;
     std::shared_ptr<const Gate> gate_;
     std::vector<std::unique_ptr<Listener>> listeners_;
+    const std::shared_ptr<Guard> guard_;
+    boost::asio::steady_timer report_timer_;
 };
 
 }  // namespace cardgate::tunnel

@@ -35,22 +35,33 @@ IpPort to_ipport(const tcp::endpoint& e) {
 
 std::string describe_ms(std::chrono::milliseconds d) { return format_duration(d); }
 
+// A server's state machine leaves TLS_ST_BEFORE when a ClientHello's header
+// has been read and TLS_ST_SR_CLNT_HELLO once the whole message has been
+// processed (OpenSSL statem_srvr.c): before that, the peer has sent nothing
+// that a TLS client would have sent at once.
+bool client_hello_complete(const SSL* ssl) {
+    const OSSL_HANDSHAKE_STATE st = SSL_get_state(ssl);
+    return st != TLS_ST_BEFORE && st != TLS_ST_SR_CLNT_HELLO;
+}
+
+constexpr std::size_t kRelayBuffer = 16384;
+
 }  // namespace
 
-Session::Session(Server& server, std::shared_ptr<const Gate> gate, std::size_t service, tcp::socket socket)
-    : server_(server), counters_(server.counters), gate_(std::move(gate)), service_(service),
-      tls_(std::move(socket), gate_->tls_context(service)), backend_(tls_.get_executor()),
-      timer_(tls_.get_executor()) {
+Session::Session(Server& server, std::shared_ptr<const Gate> gate, std::size_t service, tcp::socket socket,
+                 std::unique_ptr<Admission::Ticket> ticket)
+    : server_(server), counters_(server.counters), guard_(server.guard()), ticket_(std::move(ticket)),
+      gate_(std::move(gate)), service_(service), strand_(socket.get_executor()), accepted_(std::move(socket)),
+      backend_(strand_), timer_(strand_) {
     ++counters_->connections;
-    ++counters_->handshakes;
     audit_.service = gate_->service(service_).name;
     boost::system::error_code ec;
-    const auto remote = tls_.next_layer().remote_endpoint(ec);
+    const auto remote = accepted_.remote_endpoint(ec);
     if (!ec) {
         peer_ = to_ipport(remote);
         audit_.peer = remote.address().to_string() + ":" + std::to_string(remote.port());
     }
-    const auto local = tls_.next_layer().local_endpoint(ec);
+    const auto local = accepted_.local_endpoint(ec);
     if (!ec) local_ = to_ipport(local);
 }
 
@@ -60,9 +71,44 @@ Session::~Session() {
 }
 
 void Session::release_handshake() {
-    if (!holds_handshake_) return;
-    holds_handshake_ = false;
-    --counters_->handshakes;
+    if (ticket_) ticket_->release();
+    ticket_.reset();
+}
+
+// Counted in the source's burst (refusal_log.hpp) instead of an audit line.
+void Session::drop_before_hello(Refusal why) {
+    audited_ = true;
+    guard_->count(audit_.service, ticket_ ? ticket_->source() : source_of(socket()), why);
+    close_all();
+}
+
+void Session::evict() {
+    asio::post(strand_, [self = shared_from_this()]() {
+        // Finished meanwhile: it keeps its connection (the budget runs one over briefly).
+        if (self->phase_ != Phase::handshake) return;
+        self->drop_before_hello(Refusal::evicted);
+    });
+}
+
+// OpenSSL's record buffers (~34 KiB) given back between records
+// (SSL_MODE_RELEASE_BUFFERS) keep a handshake in progress or a quiet relay
+// small, but cost an allocation and a free per record under bulk load
+// (bench/README.md: 0.86x stunnel's throughput when it was set for every
+// connection). So: released while the last read either way was short (a
+// handshake, an interactive protocol, an idle connection), kept while one
+// direction moves full records.
+void Session::adapt_buffers(bool& direction_bulk, std::size_t n) {
+    direction_bulk = n >= kRelayBuffer / 2;
+    SSL* ssl = tls_->native_handle();
+    if (bulk_up_ || bulk_down_)
+        SSL_clear_mode(ssl, SSL_MODE_RELEASE_BUFFERS);
+    else
+        SSL_set_mode(ssl, SSL_MODE_RELEASE_BUFFERS);
+}
+
+void Session::ensure_buffers() {
+    if (from_client_.empty()) from_client_.resize(kRelayBuffer);
+    if (from_backend_.empty()) from_backend_.resize(kRelayBuffer);
 }
 
 void Session::record(std::string outcome, Code code, std::string detail) {
@@ -89,6 +135,9 @@ void Session::on_timer() {
     const auto& tls = gate_->config().tls;
     switch (phase_) {
     case Phase::handshake:
+        if (!tls_ || !client_hello_complete(tls_->native_handle())) return drop_before_hello(Refusal::client_hello_timeout);
+        if (Clock::now() < handshake_deadline_) return arm(handshake_deadline_ - Clock::now());
+        [[fallthrough]];
     case Phase::check:
     case Phase::head:
     case Phase::connect:
@@ -120,14 +169,31 @@ void Session::start() {
     // peer's delayed ACK cost 40 ms a handshake (bench/tls: 30 -> 100+ full
     // TLS 1.3 handshakes/s with one client).
     boost::system::error_code nd;
-    tls_.lowest_layer().set_option(asio::ip::tcp::no_delay(true), nd);
-    arm(gate_->config().tls.handshake_timeout);
-    tls_.async_handshake(asio::ssl::stream_base::server,
-                         [self = shared_from_this()](const boost::system::error_code& ec) { self->on_handshake(ec); });
+    accepted_.set_option(asio::ip::tcp::no_delay(true), nd);
+    const auto& limits = gate_->config().tls;
+    if (ticket_) ticket_->bind(std::weak_ptr<Evictable>(shared_from_this()));
+    // Two deadlines: a short one for the ClientHello (an idle or dribbling
+    // peer is cut early, on_timer), then the rest of handshake_timeout.
+    handshake_deadline_ = Clock::now() + limits.handshake_timeout;
+    arm(std::min(limits.client_hello_timeout, limits.handshake_timeout));
+    accepted_.async_wait(tcp::socket::wait_read,
+                         [self = shared_from_this()](const boost::system::error_code& ec) { self->on_first_bytes(ec); });
+}
+
+// Readable: the first bytes of a ClientHello, or the peer's close (which the
+// handshake then reports).
+void Session::on_first_bytes(const boost::system::error_code& ec) {
+    if (phase_ != Phase::handshake) return;  // cut by the timer or evicted meanwhile
+    if (ec) return drop_before_hello(Refusal::closed_before_hello);
+    tls_.emplace(std::move(accepted_), gate_->tls_context(service_));
+    SSL_set_mode(tls_->native_handle(), SSL_MODE_RELEASE_BUFFERS);  // until bulk data flows (adapt_buffers)
+    tls_->async_handshake(asio::ssl::stream_base::server,
+                          [self = shared_from_this()](const boost::system::error_code& e) { self->on_handshake(e); });
 }
 
 void Session::on_handshake(const boost::system::error_code& ec) {
     if (phase_ != Phase::handshake) return;  // cut by the timer: already recorded
+    if (ec && !client_hello_complete(tls_->native_handle())) return drop_before_hello(Refusal::closed_before_hello);
     if (ec) {
         const bool no_cert = ec.category() == asio::error::get_ssl_category() &&
                              ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE;
@@ -135,7 +201,8 @@ void Session::on_handshake(const boost::system::error_code& ec) {
         close_all();
         return;
     }
-    SSL* ssl = tls_.native_handle();
+    if (ticket_) ticket_->handshake_done();
+    SSL* ssl = tls_->native_handle();
     audit_.resumed = SSL_session_reused(ssl) == 1;
     // get1: a new reference, owned by the shared_ptr; a resumed session
     // still has the certificate its first handshake presented.
@@ -156,7 +223,7 @@ void Session::on_handshake(const boost::system::error_code& ec) {
         } else {
             d = gate->check(idx, peer.get(), self->server_.clock());
         }
-        asio::post(self->tls_.get_executor(), [self, d = std::move(d), gate, idx]() mutable {
+        asio::post(self->strand_, [self, d = std::move(d), gate, idx]() mutable {
             self->on_decision(std::move(d), std::move(gate), idx);
         });
     });
@@ -186,7 +253,8 @@ void Session::on_decision(Decision d, std::shared_ptr<const Gate> gate, std::siz
 }
 
 void Session::read_head() {
-    tls_.async_read_some(asio::buffer(from_client_), [self = shared_from_this()](const boost::system::error_code& ec,
+    ensure_buffers();
+    tls_->async_read_some(asio::buffer(from_client_), [self = shared_from_this()](const boost::system::error_code& ec,
                                                                                   std::size_t n) {
         if (self->phase_ != Phase::head) return;
         if (ec) {
@@ -225,7 +293,7 @@ void Session::refuse_head(const std::string& response, const std::string& reason
     refusal_ = response;
     phase_ = Phase::closing;
     arm(std::chrono::seconds(2));
-    asio::async_write(tls_, asio::buffer(refusal_), [self = shared_from_this()](const boost::system::error_code&, std::size_t) {
+    asio::async_write(*tls_, asio::buffer(refusal_), [self = shared_from_this()](const boost::system::error_code&, std::size_t) {
         if (self->phase_ != Phase::closing) return;  // cut by the timer meanwhile
         self->phase_ = Phase::head;                  // so that start_tls_shutdown runs
         self->start_tls_shutdown();
@@ -260,7 +328,7 @@ void Session::on_connected() {
     boost::system::error_code ec;
     backend_.set_option(tcp::no_delay(true), ec);
     if (svc.identity == TlsIdentity::proxy_v2) {
-        SSL* ssl = tls_.native_handle();
+        SSL* ssl = tls_->native_handle();
         ProxyInfo info;
         info.source = peer_;
         info.destination = local_;
@@ -300,6 +368,7 @@ void Session::on_connected() {
 }
 
 void Session::start_relay() {
+    ensure_buffers();
     last_activity_ = Clock::now();
     arm(gate_->config().tls.idle_timeout);
     read_client();
@@ -315,7 +384,7 @@ void Session::read_client() {
     }
     std::size_t want = from_client_.size();
     if (limit_body_ && body_left_ < want) want = static_cast<std::size_t>(body_left_);
-    tls_.async_read_some(asio::buffer(from_client_.data(), want),
+    tls_->async_read_some(asio::buffer(from_client_.data(), want),
                          [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
                              if (self->phase_ != Phase::relay) return;
                              if (ec) {
@@ -326,6 +395,7 @@ void Session::read_client() {
                                  return;
                              }
                              self->last_activity_ = Clock::now();
+                             self->adapt_buffers(self->bulk_up_, n);
                              if (self->limit_body_) self->body_left_ -= n;
                              asio::async_write(self->backend_, asio::buffer(self->from_client_.data(), n),
                                                [self](const boost::system::error_code& e, std::size_t) {
@@ -349,7 +419,8 @@ void Session::read_backend() {
                                      return;
                                  }
                                  self->last_activity_ = Clock::now();
-                                 asio::async_write(self->tls_, asio::buffer(self->from_backend_.data(), n),
+                                 self->adapt_buffers(self->bulk_down_, n);
+                                 asio::async_write(*self->tls_, asio::buffer(self->from_backend_.data(), n),
                                                    [self](const boost::system::error_code& e, std::size_t) {
                                                        if (self->phase_ != Phase::relay) return;
                                                        if (e) {
@@ -368,13 +439,14 @@ void Session::start_tls_shutdown() {
     if (phase_ == Phase::closing || phase_ == Phase::closed) return;
     phase_ = Phase::closing;
     release_handshake();
+    if (!tls_) return close_all();  // never reached without a handshake; nothing to shut down
     arm(std::chrono::seconds(2));
     boost::system::error_code ignored;
     backend_.close(ignored);
-    tls_.next_layer().cancel(ignored);
-    asio::post(tls_.get_executor(), [self = shared_from_this()]() {
+    tls_->next_layer().cancel(ignored);
+    asio::post(strand_, [self = shared_from_this()]() {
         if (self->phase_ != Phase::closing) return;
-        self->tls_.async_shutdown([self](const boost::system::error_code&) { self->close_all(); });
+        self->tls_->async_shutdown([self](const boost::system::error_code&) { self->close_all(); });
     });
 }
 
@@ -385,7 +457,7 @@ void Session::close_all() {
     timer_.cancel();
     boost::system::error_code ignored;
     backend_.close(ignored);
-    tls_.next_layer().close(ignored);
+    socket().close(ignored);
     release_handshake();
 }
 
