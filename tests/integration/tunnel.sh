@@ -890,7 +890,7 @@ EOF
 )
 start_client "$CLG" "$TMP/client-guard.log" 19448
 CIDLE=$(mktemp -d); chmod 0777 "$CIDLE"
-setpriv --reuid=65534 --regid=65534 --clear-groups python3 "$LOADPY" idle 19448 127.0.0.2 40 2 "$CIDLE/ready" \
+setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 "$LOADPY" idle 19448 127.0.0.2 40 2 "$CIDLE/ready" \
     >"$TMP/cidle.out" 2>&1
 for i in $(seq 30); do grep -q 'client guarded: refused' "$TMP/client-guard.log" && break; sleep 0.1; done
 sleep 1.5
