@@ -9,6 +9,7 @@ libcardgate_tunnel_la_SOURCES = \
 	tls/tunnel/authorise.hpp tls/tunnel/authorise.cpp \
 	tls/tunnel/audit.hpp tls/tunnel/audit.cpp \
 	tls/tunnel/gate.hpp tls/tunnel/gate.cpp \
+	tls/tunnel/fd.hpp \
 	tls/tunnel/peer_uid.hpp tls/tunnel/peer_uid.cpp \
 	tls/tunnel/unix_listener.hpp tls/tunnel/unix_listener.cpp \
 	tls/tunnel/admission.hpp tls/tunnel/admission.cpp \

@@ -1,6 +1,8 @@
 // The uid at the other end of a local connection: see peer_uid.hpp.
 #include "tls/tunnel/peer_uid.hpp"
 
+#include "tls/tunnel/fd.hpp"
+
 #include <arpa/inet.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
@@ -17,21 +19,6 @@
 namespace cardgate::tunnel {
 
 namespace {
-
-// A descriptor closed on every path.
-class Fd {
-public:
-    explicit Fd(int fd) noexcept : fd_(fd) {}
-    ~Fd() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    int get() const noexcept { return fd_; }
-
-private:
-    int fd_;
-};
 
 Error sys_error(const std::string& what) { return Error(Code::io, what + ": " + std::strerror(errno)); }
 

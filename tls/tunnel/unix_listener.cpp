@@ -1,6 +1,8 @@
 // A client tunnel's UNIX socket: see unix_listener.hpp.
 #include "tls/tunnel/unix_listener.hpp"
 
+#include "tls/tunnel/fd.hpp"
+
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -15,22 +17,6 @@ namespace cardgate::tunnel {
 namespace {
 
 constexpr mode_t kSocketMode = 0600;
-
-// Closes the descriptor unless it was released to the caller.
-class Fd {
-public:
-    explicit Fd(int fd) noexcept : fd_(fd) {}
-    ~Fd() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    int get() const noexcept { return fd_; }
-    int release() noexcept { return std::exchange(fd_, -1); }
-
-private:
-    int fd_;
-};
 
 Error bad(const std::string& path, const std::string& why) { return Error(Code::config_value, path + ": " + why); }
 Error sys(const std::string& what, const std::string& path) {
