@@ -9,6 +9,7 @@ INTEGRATION_TESTS = \
 	tests/integration/list.sh \
 	tests/integration/map.sh \
 	tests/integration/pam.sh \
+	tests/integration/pam_profile.sh \
 	tests/integration/revocation.sh \
 	tests/integration/provider.sh \
 	tests/integration/tunnel.sh
