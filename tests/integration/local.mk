@@ -10,6 +10,7 @@ INTEGRATION_TESTS = \
 	tests/integration/map.sh \
 	tests/integration/pam.sh \
 	tests/integration/pam_profile.sh \
+	tests/integration/example_config.sh \
 	tests/integration/revocation.sh \
 	tests/integration/provider.sh \
 	tests/integration/tunnel.sh
