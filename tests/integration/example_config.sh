@@ -5,7 +5,7 @@
 # it is refused, naming the file and line.
 . "${CARDGATE_SRCDIR:-.}/tests/integration/tap.sh"
 : "${SOFTHSM2_MODULE:?}"
-EXAMPLE=${CARDGATE_SRCDIR:-.}/etc/cardgate.conf.example
+EXAMPLE=${CARDGATE_EXAMPLE_CONF:-${CARDGATE_SRCDIR:-.}/etc/cardgate.conf.example}
 [ -f "$EXAMPLE" ] || { echo "Bail out! $EXAMPLE is missing"; exit 1; }
 
 conf=$TMP/example.conf

@@ -9,15 +9,16 @@
 # work — and never grants where it must not: a missing or broken config, a
 # wrong PIN or a revoked badge give nothing a password would not.
 #
-# CARDGATE_PAM_MODULE and CARDGATE_PAM_HELPER choose the module and helper
-# (default: the build tree's), so the same cases can run against installed ones.
+# CARDGATE_PAM_MODULE, CARDGATE_PAM_HELPER and CARDGATE_PAM_PROFILE choose the
+# module, helper and profile (default: the build and source tree's), so the
+# same cases run against the installed ones (debian/tests/installed).
 . "${CARDGATE_SRCDIR:-.}/tests/integration/tap.sh"
 : "${SOFTHSM2_MODULE:?}"
 
 BUILD=$(dirname "$CARDGATE_BIN")
 MODULE=${CARDGATE_PAM_MODULE:-$BUILD/pam_cardgate.so}
 HELPER=${CARDGATE_PAM_HELPER:-$BUILD/cardgate-pam-helper}
-PROFILE=${CARDGATE_SRCDIR:-.}/pam/cardgate.pam-config
+PROFILE=${CARDGATE_PAM_PROFILE:-${CARDGATE_SRCDIR:-.}/pam/cardgate.pam-config}
 PWMODS=$(pkg-config --variable=modules pam_wrapper 2>/dev/null)
 [ -n "$PWMODS" ] || PWMODS=/usr/lib/x86_64-linux-gnu/pam_wrapper
 for lib in libpam_wrapper.so libnss_wrapper.so; do
