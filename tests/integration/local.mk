@@ -13,6 +13,7 @@ INTEGRATION_TESTS = \
 	tests/integration/example_config.sh \
 	tests/integration/revocation.sh \
 	tests/integration/provider.sh \
-	tests/integration/tunnel.sh
+	tests/integration/tunnel.sh \
+	tests/integration/tunnel_notify.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/tap.sh tests/integration/netns.sh
