@@ -43,7 +43,13 @@ cardgate_pam_helper_SOURCES = pam/helper.cpp pam/protocol.hpp pam/protocol.cpp
 cardgate_pam_helper_LDADD = libcardgate.la
 
 # The pam-auth-update(8) profile, installed as $(pamconfigsdir)/cardgate (a
-# profile's file name is its name in pam-auth-update). Renamed on install, so
+# profile's file name is its name in pam-auth-update). The profile format has
+# no comments, so the reasons live here and in pam_cardgate(8) "pam-auth-update":
+# auth default=ignore, not SPEC's hand-written default=die: in the shared
+# common-* stacks a refused badge (or a broken config) falls through to the
+# password instead of locking every service; account tolerates a missing
+# module (module_unknown=ignore) and the module's PAM_IGNORE for logins it did
+# not make, so sudo keeps working. tests/integration/pam_profile.sh proves both. Renamed on install, so
 # not a _DATA primary; the hooks only add prerequisites, so other local.mk
 # files can hook install-data-local and uninstall-local too.
 pamconfigsdir = $(datadir)/pam-configs

@@ -10,9 +10,12 @@ INTEGRATION_TESTS = \
 	tests/integration/map.sh \
 	tests/integration/pam.sh \
 	tests/integration/pin.sh \
+	tests/integration/pam_profile.sh \
+	tests/integration/example_config.sh \
 	tests/integration/revocation.sh \
 	tests/integration/provider.sh \
 	tests/integration/tunnel.sh \
-	tests/integration/tunnel-client.sh
+	tests/integration/tunnel-client.sh \
+	tests/integration/tunnel_notify.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/tap.sh tests/integration/netns.sh tests/integration/tunnel_load.py

@@ -23,7 +23,8 @@ cardgate_tunnel_SOURCES = \
 	tls/tunnel/server.hpp tls/tunnel/server.cpp \
 	tls/tunnel/session.hpp tls/tunnel/session.cpp \
 	tls/tunnel/client.hpp tls/tunnel/client.cpp \
+	tls/tunnel/notify.hpp tls/tunnel/notify.cpp \
 	tools/prompt.hpp tools/prompt.cpp
 # Client mode signs with the badge through the provider (libcardgate_tls.la,
 # tls/provider/local.mk) in a private OSSL_LIB_CTX.
-cardgate_tunnel_LDADD = libcardgate_tunnel.la libcardgate_tls.la libcardgate.la $(OPENSSL_LIBS) $(PTHREAD_LIBS)
+cardgate_tunnel_LDADD = libcardgate_tunnel.la libcardgate_tls.la libcardgate.la $(OPENSSL_LIBS) $(PTHREAD_LIBS) $(SYSTEMD_LIBS)

@@ -24,6 +24,7 @@
 #include "src/accounts.hpp"
 #include "src/config.hpp"
 #include "tls/tunnel/client.hpp"
+#include "tls/tunnel/notify.hpp"
 #include "tls/tunnel/server.hpp"
 
 namespace {
@@ -85,6 +86,7 @@ int run_server(const Options& o, Config config) {
     Server server(io, *gate, o.foreground);
     if (auto s = server.listen(); !s) return fail(s.error());
     note(o.foreground, LOG_INFO, "serving " + std::to_string((*gate)->config().tls.services.size()) + " service(s)");
+    notify_ready();
 
     asio::signal_set signals(io, SIGHUP, SIGTERM, SIGINT);
     std::function<void()> wait_signal;
@@ -93,11 +95,13 @@ int run_server(const Options& o, Config config) {
             if (ec) return;
             if (sig != SIGHUP) {
                 note(o.foreground, LOG_INFO, "stopping");
+                notify_stopping();
                 server.stop();
                 io.stop();
                 return;
             }
             // Reloading reads files and may take a moment: off the I/O threads.
+            notify_reloading();
             asio::post(server.checks(), [&]() {
                 auto fresh = Config::load(o.config);
                 Result<std::shared_ptr<const Gate>> next =
@@ -109,6 +113,7 @@ int run_server(const Options& o, Config config) {
                 else
                     note(o.foreground, LOG_ERR, "reload failed, keeping the previous configuration: " +
                                                     swapped.error().message());
+                notify_ready();
             });
             wait_signal();
         });
