@@ -975,11 +975,11 @@ std::optional<Answer> RevocationChecker::State::by_crl(X509* cert, X509* issuer,
                 r.why + ")";
             break;
         }
-        for (const Crl* e : early) {
-            if (!d.empty() || !best_facts) break;
-            d = e->source + " (number " + number_text(e->facts().crl_number) + ", thisUpdate " +
-                format_utc(e->facts().this_update) + ") covers this certificate but is not valid yet";
-        }
+        // Not valid yet: later than the answering CRL, which is valid now.
+        if (d.empty() && best_facts && !early.empty())
+            d = early.front()->source + " (number " + number_text(early.front()->facts().crl_number) +
+                ", thisUpdate " + format_utc(early.front()->facts().this_update) +
+                ") covers this certificate but is not valid yet";
         if (d.empty()) return std::nullopt;
         if (best_facts)
             d += ", and it is newer than " + (*best)->source + " (number " + number_text(best_facts->crl_number) +
