@@ -58,7 +58,8 @@ struct Setup {
         chmod((dir / "cache").c_str(), 0755);
         for (const char* f : {"root.crl", "issuing.crl", "issuing-stale.crl", "root-revoked-issuing.crl",
                               "issuing-delta-revokes-alice.crl", "issuing-critical-revokes-alice.crl",
-                              "issuing-next-revokes-alice.crl", "lookalike-delta.crl"})
+                              "issuing-next-revokes-alice.crl", "lookalike-delta.crl", "issuing-onlyca-critical.crl",
+                              "issuing-onlyuser-critical.crl"})
             fs::copy_file(fx(std::string("pki/") + f), dir / f);
         trust.anchors = {fx("pki/root.pem")};
         trust.intermediates = {fx("pki/issuing.pem")};
@@ -228,6 +229,17 @@ BOOST_AUTO_TEST_CASE(a_refused_crl_older_than_the_answering_one_does_not_matter)
     BOOST_TEST(v.revocation.at(0).source == "CRL " + (s.dir / "issuing-next-revokes-alice.crl").string());
     v = s.check("bob-ec256.pem");
     BOOST_TEST(v.ok(), v.detail);
+}
+
+BOOST_AUTO_TEST_CASE(a_refused_crl_silences_only_the_certificates_its_scope_covers) {
+    Setup s;
+    s.trust.crls.push_back((s.dir / "issuing-onlyca-critical.crl").string());  // CA certificates only
+    Verdict v = s.check("alice-ec256.pem");
+    BOOST_TEST(v.ok(), v.detail);
+    s.trust.crls.back() = (s.dir / "issuing-onlyuser-critical.crl").string();  // every badge
+    v = s.check("alice-ec256.pem");
+    BOOST_TEST(v.code == Code::cert_revocation_unknown, v.detail);
+    BOOST_TEST(v.detail.find("issuing-onlyuser-critical.crl (number 4102") != std::string::npos, v.detail);
 }
 
 BOOST_AUTO_TEST_CASE(a_crl_under_the_issuers_name_that_it_did_not_sign_silences_nothing) {
