@@ -189,6 +189,35 @@ LoginOutcome change_pin_on(const std::shared_ptr<p11::Module>& module, const p11
     return out;
 }
 
+// Steps 1 and 2 of a login and of a PIN change alike: the badges present
+// (waiting for one when asked to), every certificate on them validated and
+// mapped before any PIN is asked. nullopt when refused, with `out` saying why.
+std::optional<Examined> examine_present(const std::shared_ptr<p11::Module>& module, const std::optional<p11::Uri>& filter,
+                                        const Config& config, const LoginRequest& req, Validator& validator,
+                                        const Mapper& mapper, Person& person, const Clock& clock, LoginOutcome& out) {
+    auto tokens = present_tokens(*module, filter, req.wait_for_card.value_or(config.token.wait_for_card), person);
+    if (!tokens) {
+        refused(out, tokens.error());
+        return std::nullopt;
+    }
+    if (tokens->empty()) {
+        out.no_badge = true;
+        refused(out, Code::p11_no_token, "no badge is present");
+        return std::nullopt;
+    }
+    auto examined = examine(module, filter, *tokens, config, validator, mapper, req.user, person, clock);
+    if (!examined) {
+        refused(out, examined.error());
+        return std::nullopt;
+    }
+    if (examined->found.empty()) {
+        out.no_badge = true;
+        refused(out, Code::p11_no_object, "the badge holds no certificate");
+        return std::nullopt;
+    }
+    return std::move(examined).value();
+}
+
 }  // namespace
 
 LoginOutcome run_login(const Config& config, const LoginRequest& req, Person& person, const Accounts& accounts,
@@ -209,24 +238,13 @@ LoginOutcome run_login(const Config& config, const LoginRequest& req, Person& pe
     if (!opened) return refused(out, opened.error());
     auto& [module, filter] = *opened;
 
-    // 1. Tokens, waiting for one when asked to.
-    auto tokens = present_tokens(*module, filter, req.wait_for_card.value_or(config.token.wait_for_card), person);
-    if (!tokens) return refused(out, tokens.error());
-    if (tokens->empty()) {
-        out.no_badge = true;
-        return refused(out, Code::p11_no_token, "no badge is present");
-    }
-
-    // 2. Every certificate, validated and mapped before any PIN is asked.
-    auto examined = examine(module, filter, *tokens, config, validator, *mapper, req.user, person, clock);
-    if (!examined) return refused(out, examined.error());
+    // 1. Tokens, waiting for one when asked to; 2. every certificate,
+    // validated and mapped before any PIN is asked.
+    auto examined = examine_present(module, filter, config, req, validator, *mapper, person, clock, out);
+    if (!examined) return out;
     // Named, not a structured binding: clang (the fuzz build) cannot capture one in a lambda.
     auto& sessions = examined->sessions;
     auto& found = examined->found;
-    if (found.empty()) {
-        out.no_badge = true;
-        return refused(out, Code::p11_no_object, "the badge holds no certificate");
-    }
     // 2b. No user named and a certificate that maps to several accounts
     // (and none that maps to one): ask which account, still before any PIN.
     // The answer only selects: map() accepts it only among the certificate's
@@ -385,19 +403,9 @@ LoginOutcome run_change_pin(const Config& config, const LoginRequest& req, Perso
     auto opened = open_module(config);
     if (!opened) return refused(out, opened.error());
     auto& [module, filter] = *opened;
-    auto tokens = present_tokens(*module, filter, req.wait_for_card.value_or(config.token.wait_for_card), person);
-    if (!tokens) return refused(out, tokens.error());
-    if (tokens->empty()) {
-        out.no_badge = true;
-        return refused(out, Code::p11_no_token, "no badge is present");
-    }
-    auto examined = examine(module, filter, *tokens, config, validator, *mapper, req.user, person, clock);
-    if (!examined) return refused(out, examined.error());
+    auto examined = examine_present(module, filter, config, req, validator, *mapper, person, clock, out);
+    if (!examined) return out;
     const auto& found = examined->found;
-    if (found.empty()) {
-        out.no_badge = true;
-        return refused(out, Code::p11_no_object, "the badge holds no certificate");
-    }
     // The badges (not certificates: the PIN is the token's) with at least one
     // certificate that logs this user in, each once, in slot order.
     std::vector<const Found*> eligible;
